@@ -1,0 +1,122 @@
+"""Alerts raised from the rules engine's findings, their notifications, and job heartbeats."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from natalizumab_monitor.db import RecordModel
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Action(models.TextChoices):
+    SUSPEND = "suspend"
+    BLOCK_INFUSION = "block-infusion"
+    DISCONTINUE = "discontinue"
+    REMIND = "remind"
+    INFORM = "inform"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+class Alert(RecordModel):
+    """One finding of the rules engine, kept until it is resolved.
+
+    A finding has one standing (open or acknowledged) alert at most: the database refuses a
+    second one with the same dedup_key.
+    """
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="alerts")
+    rule = models.CharField(max_length=40)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    message = models.TextField()
+    evidence = models.JSONField(default=dict)
+    source = models.CharField(max_length=200)
+    profile = models.CharField(max_length=20)
+    profile_version = models.CharField(max_length=20, blank=True)
+    dedup_key = models.CharField(max_length=200)
+    raised_at = models.DateTimeField()
+    # Position in the feed: strictly increasing in commit order (see alerts.services).
+    feed_seq = models.BigIntegerField(unique=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["feed_seq"]
+        indexes = [
+            models.Index(fields=["patient", "status"]),
+            models.Index(fields=["rule", "status"]),
+            models.Index(fields=["updated_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedup_key"],
+                condition=~Q(status="resolved"),
+                name="alert_one_standing_per_dedup_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(status="resolved"),
+                name="alert_resolved_at_only_when_resolved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.severity} ({self.status})"
+
+
+class Notification(RecordModel):
+    """A critical alert delivered to one user who must act; delivered once per alert."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "recipient"], name="notification_once_per_alert_and_user"
+            ),
+        ]
+
+
+class Heartbeat(models.Model):
+    """When a piece of background work last finished (the sweep, the timers)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_run_at = models.DateTimeField()
+    detail = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_run_at:%Y-%m-%d %H:%M:%S}"

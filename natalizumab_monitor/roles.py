@@ -1,0 +1,93 @@
+"""The four roles of API.md, as Django groups, and the model permissions each one holds."""
+
+from collections.abc import Iterable
+
+NURSE = "nurse"
+PHARMACIST = "pharmacist"
+NEUROLOGIST = "neurologist"
+API_CLIENT = "api-client"
+ROLES = (NURSE, PHARMACIST, NEUROLOGIST, API_CLIENT)
+
+_CLINICAL_RECORDS = (
+    "patients.patient",
+    "patients.medication",
+    "patients.infection",
+    "patients.clinicalevent",
+    "patients.edssassessment",
+    "patients.relapse",
+    "patients.treatmentdecision",
+    "labs.labresult",
+    "labs.antibodytest",
+    "labs.mristudy",
+    "infusions.dosepreparation",
+    "infusions.preinfusionchecklist",
+    "infusions.infusion",
+    "infusions.infusionreaction",
+    "alerts.alert",
+)
+
+
+def _perms(action: str, models: Iterable[str]) -> set[str]:
+    return {f"{label.split('.')[0]}.{action}_{label.split('.')[1]}" for label in models}
+
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    NURSE: _perms("view", _CLINICAL_RECORDS)
+    | _perms(
+        "add",
+        ("infusions.preinfusionchecklist", "infusions.infusion", "infusions.infusionreaction"),
+    )
+    | _perms("change", ("infusions.infusion", "alerts.alert")),
+    PHARMACIST: _perms("view", _CLINICAL_RECORDS)
+    | _perms("add", ("infusions.dosepreparation",))
+    | _perms("change", ("infusions.dosepreparation", "alerts.alert")),
+    NEUROLOGIST: _perms("view", _CLINICAL_RECORDS)
+    | _perms(
+        "add",
+        (
+            "patients.patient",
+            "patients.medication",
+            "patients.infection",
+            "patients.clinicalevent",
+            "patients.edssassessment",
+            "patients.relapse",
+            "patients.treatmentdecision",
+            "labs.labresult",
+            "labs.antibodytest",
+            "labs.mristudy",
+        ),
+    )
+    | _perms(
+        "change",
+        (
+            "patients.patient",
+            "patients.medication",
+            "patients.infection",
+            "patients.clinicalevent",
+            "infusions.preinfusionchecklist",
+            "alerts.alert",
+        ),
+    ),
+    API_CLIENT: _perms("view", ("patients.patient", "alerts.alert")),
+}
+
+
+def sync_role_groups(group_model: type, permission_model: type) -> None:
+    """Create the role groups and give each exactly its permissions (idempotent)."""
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        perms = []
+        for dotted in sorted(codenames):
+            app_label, codename = dotted.split(".")
+            perms.append(
+                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(perms)
+
+
+def role_of(user: object) -> str | None:
+    """The user's role: the first role group they belong to (a user holds one role)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    names = {g.name for g in user.groups.all()}  # type: ignore[attr-defined]
+    return next((role for role in ROLES if role in names), None)

@@ -1,0 +1,39 @@
+"""Fixtures shared by every suite: users of each role and API clients that act as them."""
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
+
+from natalizumab_monitor.roles import ROLES
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(role: str, username: str | None = None) -> User:
+        user = User.objects.create_user(
+            username=username or f"{role}-{User.objects.count() + 1}", password="pw-for-tests-1"
+        )
+        user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def users(make_user: Callable[..., User]) -> dict[str, User]:
+    """One user per role, keyed by role name."""
+    return {role: make_user(role, username=role) for role in ROLES}
+
+
+@pytest.fixture
+def api_as(users: dict[str, User]) -> Callable[[str], APIClient]:
+    """An API client authenticated as the user of the given role."""
+
+    def client_for(role: str) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(users[role])
+        return client
+
+    return client_for
