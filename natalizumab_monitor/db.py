@@ -14,4 +14,3 @@ class RecordModel(models.Model):
 
     class Meta:
         abstract = True
-

@@ -1,0 +1,58 @@
+"""Run the whole product on one machine: web server, Celery worker and beat, no other servers."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from .loaddemo import DEMO_PASSWORD, DEMO_USERS
+
+
+class Command(BaseCommand):
+    help = "Migrate, load the demo data, then serve the web app with a Celery worker and beat."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--addr", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+        parser.add_argument("--no-demo", action="store_true", help="Do not load demo data.")
+
+    def handle(self, *args: Any, addr: str, port: str, no_demo: bool, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        if not no_demo:
+            call_command("loaddemo")
+        worker = self._start_worker()
+        # Stop the worker too when this command is told to stop.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+        url = f"http://{addr}:{port}/"
+        self.stdout.write(
+            self.style.SUCCESS(f"\nNatalizumab monitor: {url}\n")
+            + "Demo logins (password "
+            + DEMO_PASSWORD
+            + "): "
+            + ", ".join(DEMO_USERS)
+            + "\n"
+        )
+        try:
+            call_command("runserver", f"{addr}:{port}", use_reloader=False, use_threading=True)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+    def _start_worker(self) -> subprocess.Popen[bytes]:
+        var_dir = Path(settings.VAR_DIR)
+        var_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "celery", "-A", "natalizumab_monitor", "worker",
+            "--beat", "--schedule", str(var_dir / "celerybeat-schedule"),
+            "--pool", "solo", "--loglevel", "INFO",
+        ]  # fmt: skip
+        return subprocess.Popen(command, env=os.environ.copy())  # noqa: S603 - fixed argv
