@@ -1,0 +1,57 @@
+"""Small builders for records in tests: valid by default, any field overridable."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from infusions.models import ACCEPTED_DILUENT, DosePreparation, Infusion, PreInfusionChecklist
+from natalizumab_monitor import clock
+from patients.models import Patient
+
+
+def make_patient(**fields: Any) -> Patient:
+    n = Patient.objects.count() + 1
+    values: dict[str, Any] = {
+        "mrn": f"T-{n:05d}",
+        "given_name": "Test",
+        "family_name": f"Patient {n}",
+        "birth_date": date(1985, 5, 17),
+        "sex": "female",
+        "indication": "ms",
+        "treatment_start": clock.clinic_today() - timedelta(days=200),
+        "schedule_weeks": 4,
+    }
+    values.update(fields)
+    return Patient.objects.create(**values)
+
+
+def make_preparation(patient: Patient, **fields: Any) -> DosePreparation:
+    prepared_at = fields.pop("prepared_at", clock.now() - timedelta(minutes=30))
+    values: dict[str, Any] = {
+        "dose_mg": Decimal("300"),
+        "diluent": ACCEPTED_DILUENT,
+        "diluent_volume_ml": Decimal("100"),
+        "storage": "room",
+        "prepared_at": prepared_at,
+        "expires_at": prepared_at + timedelta(hours=8),
+    }
+    values.update(fields)
+    return DosePreparation.objects.create(patient=patient, **values)
+
+
+def make_checklist(patient: Patient, asked_by: Any, **answers: Any) -> PreInfusionChecklist:
+    values: dict[str, Any] = {
+        "asked_at": clock.now(),
+        "authorized": True,
+        "new_neurological_symptoms": False,
+        "immunocompromised": False,
+        "immunosuppressants_last_month": False,
+        "current_infection": False,
+    }
+    values.update(answers)
+    return PreInfusionChecklist.objects.create(patient=patient, asked_by=asked_by, **values)
+
+
+def make_infusion(patient: Patient, **fields: Any) -> Infusion:
+    preparation = fields.pop("preparation", None) or make_preparation(patient)
+    return Infusion.objects.create(patient=patient, preparation=preparation, **fields)

@@ -1,0 +1,63 @@
+"""The embedded mode: one command brings up the web app on SQLite with no server installed."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_embedded_server_starts_with_demo_data_and_serves_its_login_page(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER"}
+    }
+    env["NATALIZUMAB_VAR_DIR"] = str(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runembedded", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: lines.extend(line.decode() for line in process.stdout), daemon=True
+    )
+    reader.start()
+    try:
+        body = ""
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/") as r:
+                    body = r.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert "Sign in" in body
+        assert (tmp_path / "natalizumab.sqlite3").exists()
+        # The worker (with beat) comes up beside the web server.
+        while time.monotonic() < deadline and not any(" ready." in line for line in lines):
+            time.sleep(0.5)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        reader.join(timeout=5)
+    output = "".join(lines)
+    assert "Demo data: 6 patients loaded" in output
+    assert "demo-password" in output
+    assert "beat: Starting" in output
+    assert any(line.rstrip().endswith(" ready.") for line in lines)
