@@ -105,8 +105,14 @@ CLINIC_TIME_ZONE = env("CLINIC_TIME_ZONE")  # shown to clinicians
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
 NODE_MODULES_DIR = BASE_DIR / "node_modules"
+# Front-end packages come from npm (package.json); only their dist folders are served.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/htmx", NODE_MODULES_DIR / "htmx.org" / "dist"),
+    ("vendor/chart.js", NODE_MODULES_DIR / "chart.js" / "dist"),
+    ("vendor/chartjs-plugin-annotation", NODE_MODULES_DIR / "chartjs-plugin-annotation" / "dist"),
+]
 # Serve straight from the app's folders too, so nothing needs collecting before a run.
 WHITENOISE_USE_FINDERS = True
 STORAGES = {
