@@ -3,14 +3,18 @@
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from rest_framework.test import APIClient
 
-from natalizumab_monitor.roles import ROLES
+from natalizumab_monitor.roles import ROLES, sync_role_groups
 
 
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
+    # Transactional tests flush the tables, and with them the groups the migration made.
+    if Group.objects.filter(name__in=ROLES).count() != len(ROLES):
+        sync_role_groups(Group, Permission)
+
     def make(role: str, username: str | None = None) -> User:
         user = User.objects.create_user(
             username=username or f"{role}-{User.objects.count() + 1}", password="pw-for-tests-1"
