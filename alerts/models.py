@@ -1,5 +1,7 @@
 """Alerts raised from the rules engine's findings, their notifications, and job heartbeats."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -120,3 +122,22 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_run_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PendingEvaluation(models.Model):
+    """A patient whose findings may have changed since their alerts were last evaluated.
+
+    Written in the same transaction as the clinical record that changed, cleared by the
+    evaluation that saw it: when the queued task is lost (broker down, worker killed), the
+    timers find the mark and evaluate the patient.
+    """
+
+    patient = models.OneToOneField(
+        "patients.Patient", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # A new token at every mark: an evaluation clears only the mark it read before it began.
+    token = models.UUIDField(default=uuid.uuid4)
+    marked_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"evaluate {self.patient_id} (marked {self.marked_at:%Y-%m-%d %H:%M:%S})"

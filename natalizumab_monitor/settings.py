@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("NATALIZUMAB_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -69,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "alerts.context_processors.notifications",
             ],
         },
     },
@@ -132,13 +134,18 @@ RULE_OVERRIDES = env.json("RULE_OVERRIDES", default={})
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "natalizumab_monitor.rest.TokenAuthentication",  # knox, refusing malformed tokens
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "natalizumab_monitor.rest.RecordCursorPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_PARSER_CLASSES": ["natalizumab_monitor.rest.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_METADATA_CLASS": None,  # OPTIONS is not part of the API
+    "EXCEPTION_HANDLER": "natalizumab_monitor.api.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": False,  # lab values, doses and scores are JSON numbers
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -153,12 +160,57 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TreatmentStatusEnum": "patients.models.TreatmentStatus",
+        "InfusionStatusEnum": "infusions.models.InfusionStatus",
+        "PreparationStatusEnum": "infusions.filters.PREPARATION_STATUSES",
+        "AlertStatusEnum": "alerts.models.AlertStatus",
+        "AlertSeverityEnum": "alerts.models.Severity",
+        "AlertActionEnum": "alerts.models.Action",
+        "ReactionSeverityEnum": "infusions.models.ReactionSeverity",
+        "DecisionActionEnum": "patients.models.DecisionAction",
+    },
+    "APPEND_COMPONENTS": {
+        "schemas": {
+            "ValidationError": {
+                "type": "object",
+                "description": "Bad input: each named field with its messages. A nested field "
+                'is named with dots ("checklist.authorized"); a problem with the body as a '
+                'whole is under "non_field_errors".',
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                "example": {"unit": ["ALT is reported in U/L (UCUM), not 'mg/dL'."]},
+            }
+        }
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------------
 # Embedded default: the filesystem transport needs no broker server; the worker and the web
 # process on one machine exchange messages through these folders.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+# Late acknowledgement: a task's message stays in Redis until it is done; the visibility timeout
+# must outlast the longest task (and its wait in a worker's prefetch) so it is not redelivered
+# while still running. A worker killed outright has its message redelivered after it.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+# Hard limit well under the visibility timeout: a reserved message may wait one task's length.
+CELERY_TASK_TIME_LIMIT = env.int(
+    "CELERY_TASK_TIME_LIMIT", default=min(600, CELERY_VISIBILITY_TIMEOUT * 2 // 5)
+)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT * 9 // 10
+if not 0 < CELERY_TASK_TIME_LIMIT * 2 < CELERY_VISIBILITY_TIMEOUT:
+    raise ValueError("CELERY_TASK_TIME_LIMIT must be under half of CELERY_VISIBILITY_TIMEOUT")
+# A request never hangs on the broker: connect within a second, retry a publish once, briefly;
+# the database keeps a durable mark of every patient to evaluate (alerts.PendingEvaluation).
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "broker"
@@ -171,9 +223,20 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("out", "processed"):
         (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
 else:
-    # Late acknowledgement: a task's message stays in Redis until it is done; the visibility
-    # timeout must outlast the longest task so it is not redelivered while still running.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # Bounds for opening a channel when publishing (kombu default: retry forever).
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+        # A broker that vanishes without closing the connection must not hang a publish.
+        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0),
+        # Look for messages of killed workers every few seconds (kombu: every 100 s).
+        "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 4)),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_ALWAYS_EAGER = env("CELERY_TASK_ALWAYS_EAGER")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -181,11 +244,34 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task cut off by a lost broker connection is redelivered (it is idempotent), not doubled.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 600
-CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Exactly one beat runs this (docker-compose `beat`, or `runembedded`). Due times live in the
+# database; beat only wakes the timers and the sweep, whose messages expire rather than pile up.
+ALERT_TIMERS_INTERVAL_SECONDS = env.float("ALERT_TIMERS_INTERVAL_SECONDS", default=60.0)
+ALERT_SWEEP_HOUR_UTC = env.int("ALERT_SWEEP_HOUR_UTC", default=2)
+ALERT_SWEEP_MINUTE_UTC = env.int("ALERT_SWEEP_MINUTE_UTC", default=30)
+ALERT_SWEEP_BATCH_SIZE = env.int("ALERT_SWEEP_BATCH_SIZE", default=200)
+# Pause between sweep batches, to spare a busy database (0: none).
+ALERT_SWEEP_BATCH_PAUSE_SECONDS = env.float("ALERT_SWEEP_BATCH_PAUSE_SECONDS", default=0.0)
+# A patient marked for evaluation this long ago whose task never ran is evaluated by the timers.
+ALERT_PENDING_GRACE_SECONDS = env.float("ALERT_PENDING_GRACE_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE = {
+    "alert-timers": {
+        "task": "alerts.tasks.run_timers",
+        "schedule": timedelta(seconds=ALERT_TIMERS_INTERVAL_SECONDS),
+        "options": {"expires": ALERT_TIMERS_INTERVAL_SECONDS * 0.9},
+    },
+    "alert-sweep": {
+        "task": "alerts.tasks.sweep",
+        "schedule": crontab(hour=ALERT_SWEEP_HOUR_UTC, minute=ALERT_SWEEP_MINUTE_UTC),
+        "options": {"expires": 6 * 3600},
+    },
+}
 
 LOGGING = {
     "version": 1,

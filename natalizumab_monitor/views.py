@@ -5,6 +5,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from alerts.health import background_status, broker_reachable
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
@@ -12,11 +14,23 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def health(request: HttpRequest) -> JsonResponse:
+    """Database, broker and beat; 503 when the database is down or beat has stopped."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         database = "ok"
     except Exception:  # noqa: BLE001 - any failure means the database is not usable
         database = "unavailable"
-    ok = database == "ok"
-    return JsonResponse({"database": database}, status=200 if ok else 503)
+    body: dict[str, object] = {"database": database}
+    beat_ok = False
+    if database == "ok":
+        status = background_status()
+        beat_ok = status.timers_ok
+        body["beat"] = "ok" if beat_ok else "stale"
+        body["last_timers_run"] = status.last_timers_run
+        body["last_sweep"] = status.last_sweep
+    else:
+        body["beat"] = "unknown"
+    # A broker outage alone is no 503: writes still succeed and the timers catch up.
+    body["broker"] = "ok" if broker_reachable(timeout=1.0) else "unavailable"
+    return JsonResponse(body, status=200 if database == "ok" and beat_ok else 503)
