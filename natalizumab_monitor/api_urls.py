@@ -2,6 +2,30 @@
 
 from rest_framework.routers import SimpleRouter
 
+from alerts.api import AlertViewSet
+from infusions.api import InfusionViewSet, PreparationViewSet
+from labs.api import AntibodyTestViewSet, LabResultViewSet, MriStudyViewSet
+from patients.api import (
+    EdssViewSet,
+    InfectionViewSet,
+    MedicationViewSet,
+    PatientDecisionViewSet,
+    PatientViewSet,
+    RelapseViewSet,
+)
+
 router = SimpleRouter()
+router.register("patients", PatientViewSet, basename="patient")
+router.register(r"patients/(?P<id>[^/.]+)/decisions", PatientDecisionViewSet, basename="decision")
+router.register("medications", MedicationViewSet, basename="medication")
+router.register("infections", InfectionViewSet, basename="infection")
+router.register("lab-results", LabResultViewSet, basename="lab-result")
+router.register("antibody-tests", AntibodyTestViewSet, basename="antibody-test")
+router.register("mri-studies", MriStudyViewSet, basename="mri-study")
+router.register("edss", EdssViewSet, basename="edss")
+router.register("relapses", RelapseViewSet, basename="relapse")
+router.register("preparations", PreparationViewSet, basename="preparation")
+router.register("infusions", InfusionViewSet, basename="infusion")
+router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = router.urls

@@ -1,0 +1,219 @@
+"""The alert feed: GET /api/v1/alerts/, acknowledge and resolve (API.md, "The alert feed")."""
+
+import base64
+import binascii
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, serializers
+from rest_framework.decorators import action
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from natalizumab_monitor.api import ApiViewSet, TextField, errors
+
+from . import selectors, services
+from .filters import AlertFilter
+from .models import Alert
+
+_CURSOR_PREFIX = b"after:"
+
+
+def encode_cursor(feed_seq: int) -> str:
+    return base64.urlsafe_b64encode(_CURSOR_PREFIX + str(feed_seq).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The feed_seq a cursor resumes after; ValueError if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4))
+    except (UnicodeEncodeError, binascii.Error) as exc:
+        raise ValueError(cursor) from exc
+    digits = raw.removeprefix(_CURSOR_PREFIX)
+    if digits == raw or not digits.isdigit() or len(digits) > 18:
+        raise ValueError(cursor)
+    return int(digits)
+
+
+class FeedPagination(BasePagination):
+    """Keyset pagination on feed_seq, which only grows in commit order.
+
+    `next` is always given, even on the last page: a poller keeps requesting it and gets
+    exactly the alerts changed since, none missed and none twice. There is no way back:
+    `previous` is always null.
+    """
+
+    page_size = 50
+    max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int:
+        try:
+            size = int(request.query_params["page_size"])
+        except (KeyError, ValueError):
+            return self.page_size
+        return min(size, self.max_page_size) if size > 0 else self.page_size
+
+    def paginate_queryset(
+        self, queryset: QuerySet[Alert], request: Request, view: Any = None
+    ) -> list:
+        self.request = request
+        cursor = request.query_params.get("cursor")
+        try:
+            after = 0 if cursor is None else decode_cursor(cursor)
+        except ValueError as exc:
+            raise exceptions.ValidationError({"cursor": ["Invalid cursor."]}) from exc
+        page = list(
+            queryset.filter(feed_seq__gt=after).order_by("feed_seq")[: self.get_page_size(request)]
+        )
+        self.last_seen = page[-1].feed_seq if page else after
+        return page
+
+    def get_paginated_response(self, data: list) -> Response:
+        url = self.request.build_absolute_uri()
+        next_url = replace_query_param(url, "cursor", encode_cursor(self.last_seen))
+        return Response({"next": next_url, "previous": None, "results": data})
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "Always present, also on the last page: request it again "
+                    "later to get the alerts changed since.",
+                },
+                "previous": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Always null: the feed only moves forward.",
+                },
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        return [
+            {
+                "name": "cursor",
+                "required": False,
+                "in": "query",
+                "description": "Opaque: take it from `next`. Without it, the feed starts at "
+                "the beginning.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "page_size",
+                "required": False,
+                "in": "query",
+                "description": f"Alerts per page (default {self.page_size}, "
+                f"at most {self.max_page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    evidence = serializers.DictField(read_only=True, help_text="The values that made it fire.")
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", read_only=True, allow_null=True
+    )
+    resolved_by = serializers.CharField(
+        source="resolved_by.username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "patient",
+            "rule",
+            "severity",
+            "action",
+            "status",
+            "message",
+            "evidence",
+            "source",
+            "profile",
+            "profile_version",
+            "dedup_key",
+            "raised_at",
+            "updated_at",
+            "feed_seq",
+            "acknowledged_by",
+            "acknowledged_at",
+            "resolved_by",
+            "resolved_at",
+            "resolution_note",
+        ]
+        read_only_fields = fields
+
+
+class ResolveInputSerializer(serializers.Serializer):
+    note = TextField(max_length=4000, help_text="Required: why the alert is closed.")
+
+
+ALERT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The alert feed, the most recently changed last",
+        description="Every change of an alert (raised, updated, acknowledged, resolved) moves "
+        "it to the end of the feed. Follow `next`, which is always given: a poller that "
+        "keeps requesting it never misses or repeats a change.",
+        responses={200: AlertSerializer, **errors(400, 401, 403)},
+    ),
+    retrieve=extend_schema(
+        summary="One alert", responses={200: AlertSerializer, **errors(401, 403, 404)}
+    ),
+)
+class AlertViewSet(ApiViewSet):
+    required_permissions = {
+        "list": ("alerts.view_alert",),
+        "retrieve": ("alerts.view_alert",),
+        "acknowledge": ("alerts.view_alert", "alerts.change_alert"),
+        # Closing an alert is a clinical decision: the neurologist's.
+        "resolve": ("alerts.change_alert", "patients.add_treatmentdecision"),
+    }
+    filterset_class = AlertFilter
+    pagination_class = FeedPagination
+
+    def get_queryset(self) -> QuerySet[Alert]:
+        return selectors.alert_feed()
+
+    def list(self, request: Request) -> Response:
+        return self.paginated(self.get_queryset(), AlertSerializer)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(AlertSerializer(self.get_object()).data)
+
+    def _respond(self, alert: Alert) -> Response:
+        return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
+
+    @extend_schema(
+        summary="Acknowledge an alert (clinical roles); again is a no-op",
+        parameters=[ALERT_ID],
+        request=None,
+        responses={200: AlertSerializer, **errors(401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str) -> Response:
+        return self._respond(services.acknowledge_alert(alert=self.get_object(), user=request.user))
+
+    @extend_schema(
+        summary="Resolve an alert with a note (neurologist)",
+        parameters=[ALERT_ID],
+        request=ResolveInputSerializer,
+        responses={200: AlertSerializer, **errors(400, 401, 403, 404, 409, 415)},
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str) -> Response:
+        note = self.read_input(ResolveInputSerializer)["note"]
+        alert = services.resolve_alert(alert=self.get_object(), note=note, user=request.user)
+        return self._respond(alert)

@@ -1,0 +1,296 @@
+"""Dose preparation (pharmacist), infusions and reactions (nurse): each one transaction."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from natalizumab_monitor import clock
+from natalizumab_monitor.errors import Conflict, GateRefused
+from natalizumab_monitor.services import (
+    Problems,
+    check_record_date,
+    check_time_not_future,
+    lock_current_version,
+)
+from patients.models import Patient
+
+from .gate import check_gate
+from .models import (
+    ACCEPTED_DILUENT,
+    DosePreparation,
+    Infusion,
+    InfusionReaction,
+    InfusionStatus,
+    PreInfusionChecklist,
+    PreparationStatus,
+    ReactionSeverity,
+    Route,
+    Storage,
+)
+
+STABILITY_ROOM = timedelta(hours=8)
+STABILITY_REFRIGERATED = timedelta(hours=24)
+DOSE_MAX_MG = Decimal(1000)
+VOLUME_MAX_ML = Decimal(1000)
+SYMPTOMS_MAX = 20
+CHECKLIST_ANSWERS = ("authorized", *PreInfusionChecklist.ANSWER_FIELDS)
+
+
+def preparation_expiry(
+    prepared_at: datetime, storage: str, room_temperature_since: datetime | None
+) -> datetime:
+    """The end of a bag's stability (PREP-STABILITY), counted from the time of dilution.
+
+    A refrigerated bag that spent time at room temperature keeps the room-temperature limit.
+    """
+    if storage == Storage.REFRIGERATED and room_temperature_since is None:
+        return prepared_at + STABILITY_REFRIGERATED
+    return prepared_at + STABILITY_ROOM
+
+
+def _check_positive(problems: Problems, field: str, value: Decimal, maximum: Decimal) -> None:
+    if value <= 0:
+        problems.add(field, "Must be greater than zero.")
+    elif value > maximum:
+        problems.add(field, f"Implausible: more than {maximum}.")
+
+
+@transaction.atomic
+def create_preparation(
+    *,
+    patient: Patient,
+    dose_mg: Decimal,
+    diluent: str,
+    diluent_volume_ml: Decimal,
+    prepared_at: datetime,
+    storage: str,
+    frozen: bool = False,
+    shaken: bool = False,
+    room_temperature_since: datetime | None = None,
+    user: AbstractBaseUser,
+) -> DosePreparation:
+    """Record one bag; a frozen or shaken bag is recorded as discarded (PREP-HANDLING)."""
+    problems = Problems()
+    _check_positive(problems, "dose_mg", dose_mg, DOSE_MAX_MG)
+    _check_positive(problems, "diluent_volume_ml", diluent_volume_ml, VOLUME_MAX_ML)
+    if diluent.strip() != ACCEPTED_DILUENT:
+        problems.add("diluent", f"Natalizumab is diluted in {ACCEPTED_DILUENT} only.")
+    if storage not in Storage.values:
+        problems.add("storage", f"Must be one of {', '.join(Storage.values)}.")
+    check_record_date(problems, "prepared_at", prepared_at, patient.birth_date)
+    if room_temperature_since is not None:
+        if storage != Storage.REFRIGERATED:
+            problems.add(
+                "room_temperature_since", "Only a refrigerated bag is taken out of the fridge."
+            )
+        elif room_temperature_since < prepared_at:
+            problems.add("room_temperature_since", "Cannot be before prepared_at.")
+        else:
+            check_time_not_future(problems, "room_temperature_since", room_temperature_since)
+    problems.raise_if_any()
+
+    reasons = [name for name, flag in (("frozen", frozen), ("shaken", shaken)) if flag]
+    return DosePreparation.objects.create(
+        patient=patient,
+        dose_mg=dose_mg,
+        diluent=ACCEPTED_DILUENT,
+        diluent_volume_ml=diluent_volume_ml,
+        prepared_at=prepared_at,
+        storage=storage,
+        room_temperature_since=room_temperature_since,
+        frozen=frozen,
+        shaken=shaken,
+        status=PreparationStatus.DISCARDED if reasons else PreparationStatus.READY,
+        discarded_reason=" and ".join(reasons).capitalize() if reasons else "",
+        expires_at=preparation_expiry(prepared_at, storage, room_temperature_since),
+        prepared_by=user,
+    )
+
+
+@transaction.atomic
+def create_infusion(
+    *,
+    patient: Patient,
+    preparation: DosePreparation,
+    checklist: dict[str, bool],
+    user: AbstractBaseUser,
+    route: str = Route.IV_INFUSION,
+) -> Infusion:
+    """Record the visit's pre-infusion checklist and plan the infusion of one bag."""
+    problems = Problems()
+    if route != Route.IV_INFUSION:
+        problems.add(
+            "route",
+            "Natalizumab is given by intravenous infusion only; IV push or bolus is refused.",
+        )
+    missing = [name for name in CHECKLIST_ANSWERS if name not in checklist]
+    if missing or set(checklist) - set(CHECKLIST_ANSWERS):
+        problems.add(
+            "checklist", f"Answer exactly these questions: {', '.join(CHECKLIST_ANSWERS)}."
+        )
+    # Lock the bag: of two nurses planning an infusion on it at once, the second one waits.
+    bag = DosePreparation.objects.select_for_update().get(pk=preparation.pk)
+    if bag.patient_id != patient.pk:
+        problems.add("preparation", "This bag was prepared for another patient.")
+    elif Infusion.objects.filter(preparation=bag).exists():
+        problems.add("preparation", "This bag is already assigned to an infusion.")
+    elif bag.status != PreparationStatus.READY:
+        reason = f" ({bag.discarded_reason})" if bag.discarded_reason else ""
+        problems.add("preparation", f"This bag is {bag.status}{reason}, not ready for use.")
+    elif bag.expires_at < clock.now():
+        problems.add("preparation", f"This bag expired at {bag.expires_at.isoformat()}.")
+    problems.raise_if_any()
+
+    visit = PreInfusionChecklist.objects.create(
+        patient=patient,
+        asked_by=user,
+        asked_at=clock.now(),
+        **{name: checklist[name] for name in CHECKLIST_ANSWERS},
+    )
+    try:
+        with transaction.atomic():
+            return Infusion.objects.create(
+                patient=patient, preparation=bag, checklist=visit, route=route, nurse=user
+            )
+    except IntegrityError:
+        problems.add("preparation", "This bag is already assigned to an infusion.")
+        problems.raise_if_any()
+        raise
+
+
+def _lock_infusion(infusion: Infusion, *, version: int | None, if_match: int | None) -> Infusion:
+    return lock_current_version(
+        Infusion.objects.select_related("patient", "preparation", "checklist"),
+        infusion.pk,
+        version=version,
+        if_match=if_match,
+    )
+
+
+@transaction.atomic
+def start_infusion(
+    *,
+    infusion: Infusion,
+    started_at: datetime,
+    user: AbstractBaseUser,
+    version: int | None = None,
+    if_match: int | None = None,
+) -> Infusion:
+    """Start the infusion if the gate clears the patient, the bag and the checklist."""
+    infusion = _lock_infusion(infusion, version=version, if_match=if_match)
+    if infusion.status != InfusionStatus.PLANNED:
+        raise Conflict(f"The infusion is {infusion.status}; only a planned infusion starts.")
+    problems = Problems()
+    check_time_not_future(problems, "started_at", started_at)
+    if started_at < infusion.preparation.prepared_at:
+        problems.add("started_at", "Cannot be before the bag was prepared.")
+    problems.raise_if_any()
+
+    # The single call point of the infusion gate.
+    gate = check_gate(infusion=infusion, at=started_at)
+    if not gate.cleared:
+        raise GateRefused("The infusion may not start.", blocking=gate.blocking)
+
+    bag = DosePreparation.objects.select_for_update().get(pk=infusion.preparation_id)
+    bag.status = PreparationStatus.USED
+    bag.save(update_fields=["status", "updated_at"])
+    infusion.preparation = bag
+    infusion.status = InfusionStatus.RUNNING
+    infusion.started_at = started_at
+    infusion.nurse = user
+    infusion.version += 1
+    infusion.save()
+    return infusion
+
+
+@transaction.atomic
+def stop_infusion(
+    *,
+    infusion: Infusion,
+    ended_at: datetime,
+    version: int | None = None,
+    if_match: int | None = None,
+) -> Infusion:
+    infusion = _lock_infusion(infusion, version=version, if_match=if_match)
+    if infusion.status != InfusionStatus.RUNNING:
+        raise Conflict(f"The infusion is {infusion.status}; only a running infusion stops.")
+    problems = Problems()
+    check_time_not_future(problems, "ended_at", ended_at)
+    if infusion.started_at is not None and ended_at <= infusion.started_at:
+        problems.add("ended_at", "Must be after the start of the infusion.")
+    problems.raise_if_any()
+    infusion.status = InfusionStatus.STOPPED
+    infusion.ended_at = ended_at
+    infusion.version += 1
+    infusion.save()
+    return infusion
+
+
+@transaction.atomic
+def discharge_infusion(
+    *,
+    infusion: Infusion,
+    discharged_at: datetime,
+    version: int | None = None,
+    if_match: int | None = None,
+) -> Infusion:
+    """The patient leaves after the observation period (INF-OBSERVATION flags an early one)."""
+    infusion = _lock_infusion(infusion, version=version, if_match=if_match)
+    if infusion.status != InfusionStatus.STOPPED:
+        raise Conflict(
+            f"The infusion is {infusion.status}; a patient is discharged after it stopped."
+        )
+    problems = Problems()
+    check_time_not_future(problems, "discharged_at", discharged_at)
+    if infusion.ended_at is not None and discharged_at < infusion.ended_at:
+        problems.add("discharged_at", "Cannot be before the end of the infusion.")
+    problems.raise_if_any()
+    infusion.status = InfusionStatus.DISCHARGED
+    infusion.discharged_at = discharged_at
+    infusion.version += 1
+    infusion.save()
+    return infusion
+
+
+@transaction.atomic
+def record_reaction(
+    *,
+    infusion: Infusion,
+    severity: str,
+    symptoms: list[str],
+    onset_at: datetime,
+    user: AbstractBaseUser,
+) -> InfusionReaction:
+    """A reaction to an infusion; a severe one stops a running infusion at its onset."""
+    infusion = _lock_infusion(infusion, version=None, if_match=None)
+    if infusion.started_at is None:
+        raise Conflict(f"The infusion is {infusion.status}; it has not started.")
+    problems = Problems()
+    if severity not in ReactionSeverity.values:
+        problems.add("severity", f"Must be one of {', '.join(ReactionSeverity.values)}.")
+    symptoms = [s.strip() for s in symptoms]
+    if not symptoms or not all(symptoms):
+        problems.add("symptoms", "Name at least one symptom, none of them blank.")
+    elif len(symptoms) > SYMPTOMS_MAX:
+        problems.add("symptoms", f"At most {SYMPTOMS_MAX} symptoms.")
+    check_time_not_future(problems, "onset_at", onset_at)
+    if onset_at <= infusion.started_at:
+        problems.add("onset_at", "Must be after the start of the infusion.")
+    problems.raise_if_any()
+
+    reaction = InfusionReaction.objects.create(
+        infusion=infusion,
+        severity=severity,
+        symptoms=symptoms,
+        onset_at=onset_at,
+        recorded_by=user,
+    )
+    if severity == ReactionSeverity.SEVERE and infusion.status == InfusionStatus.RUNNING:
+        # INF-HYPERSENSITIVITY: stop the infusion at once.
+        infusion.status = InfusionStatus.STOPPED
+        infusion.ended_at = onset_at
+        infusion.version += 1
+        infusion.save()
+    return reaction

@@ -1,0 +1,101 @@
+"""The classes REST_FRAMEWORK settings name for every view: JSON parser, token
+authentication, record pagination.
+
+DRF imports these while it loads rest_framework.views itself, so this module must not
+import that (the rest of the plumbing is in natalizumab_monitor.api).
+"""
+
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from rest_framework import exceptions
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+
+# --- Parsing ---------------------------------------------------------------------------------
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+class StrictJSONParser(JSONParser):
+    """JSON bodies only; numbers with a fraction become exact Decimals."""
+
+    def parse(
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping | None = None
+    ) -> Any:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise exceptions.ParseError(f"The request body is larger than {limit} bytes.")
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            data = json.loads(
+                raw.decode(encoding), parse_float=Decimal, parse_constant=_refuse_constant
+            )
+        except (ValueError, RecursionError) as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
+        if _has_lone_surrogate(data):
+            raise exceptions.ParseError("JSON parse error - a string holds a lone surrogate.")
+        return data
+
+
+# --- Authentication --------------------------------------------------------------------------
+
+_TOKEN = re.compile(rb"^[0-9A-Za-z]{1,200}$")
+
+
+class TokenAuthentication(KnoxTokenAuthentication):
+    """Knox tokens; a malformed token is a 401, not a crash in the lookup."""
+
+    def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
+        if not _TOKEN.match(token):
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return super().authenticate_credentials(token)
+
+
+# --- Pagination ------------------------------------------------------------------------------
+
+
+class RecordCursorPagination(CursorPagination):
+    """Records in the order they were written, newest last."""
+
+    ordering = ("created_at",)
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    template = None
+
+    def decode_cursor(self, request: Request) -> Any:
+        try:
+            cursor = super().decode_cursor(request)
+            position = cursor.position if cursor is not None else None
+            if position is not None and parse_datetime(position) is None:
+                raise ValueError(position)
+        except (exceptions.NotFound, ValueError) as exc:
+            raise exceptions.ValidationError({"cursor": ["Invalid cursor."]}) from exc
+        return cursor

@@ -1,0 +1,345 @@
+"""The writes a clinician makes to a patient's record: each one transaction, fully validated."""
+
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from natalizumab_monitor import clock
+from natalizumab_monitor.services import (
+    EARLIEST_DATE,
+    Problems,
+    check_date_not_future,
+    check_record_date,
+    lock_current_version,
+)
+
+from .models import (
+    EDSS_STEPS,
+    DecisionAction,
+    EdssAssessment,
+    Indication,
+    Infection,
+    Medication,
+    MedicationCategory,
+    Patient,
+    Relapse,
+    Sex,
+    TreatmentDecision,
+    TreatmentStatus,
+)
+
+# The rule ids of CLINICAL_RULES.md, which an override or a confirmation names.
+RULE_IDS = frozenset(
+    {
+        "PREP-DILUENT",
+        "PREP-DOSE",
+        "PREP-STABILITY",
+        "PREP-HANDLING",
+        "INF-ROUTE",
+        "INF-DURATION",
+        "INF-OBSERVATION",
+        "INF-HYPERSENSITIVITY",
+        "INF-INTERVAL",
+        "INF-CHECKLIST",
+        "MED-IMMUNOSUPPRESSANT",
+        "INF-ACTIVE-INFECTION",
+        "PML-SUSPECTED",
+        "LIVER-3XULN",
+        "LIVER-DUE",
+        "THYROID-DUE",
+        "THYROID-ABNORMAL",
+        "CBC-NEUTROPHILS",
+        "CBC-PLATELETS",
+        "ADA-DUE",
+        "ADA-POSITIVE",
+        "ADA-PERSISTENT",
+        "JCV-DUE",
+        "PML-RISK",
+        "MRI-PML-SURVEILLANCE",
+        "MRI-DUE",
+        "MRI-ACTIVITY",
+        "EDSS-DUE",
+        "EDSS-PROGRESSION",
+        "RELAPSE",
+        "REMS-REAUTH",
+        "POP-PREGNANCY",
+        "POP-LACTATION",
+        "POP-PEDIATRIC",
+        "POP-ELDERLY",
+    }
+)
+
+PATIENT_FIELDS = (
+    "mrn",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "indication",
+    "treatment_start",
+    "schedule_weeks",
+    "pregnant",
+    "breastfeeding",
+    "prior_immunosuppressants",
+)
+INFECTION_FIELDS = ("description", "onset_on", "resolved_on")
+MRN_TAKEN = "A patient with this MRN already exists."
+
+
+def _check_text(problems: Problems, field: str, value: str, max_length: int) -> None:
+    if not value.strip():
+        problems.add(field, "This field may not be blank.")
+    elif len(value) > max_length:
+        problems.add(field, f"Ensure this field has no more than {max_length} characters.")
+
+
+def _validate_patient(patient: Patient) -> None:
+    problems = Problems()
+    _check_text(problems, "mrn", patient.mrn, 32)
+    _check_text(problems, "given_name", patient.given_name, 100)
+    _check_text(problems, "family_name", patient.family_name, 100)
+    if patient.sex not in Sex.values:
+        problems.add("sex", f"Must be one of {', '.join(Sex.values)}.")
+    if patient.indication not in Indication.values:
+        problems.add("indication", f"Must be one of {', '.join(Indication.values)}.")
+    if patient.schedule_weeks not in (4, 6):
+        problems.add("schedule_weeks", "Natalizumab is given every 4 or every 6 weeks.")
+    check_date_not_future(problems, "birth_date", patient.birth_date)
+    if patient.birth_date < EARLIEST_DATE:
+        problems.add("birth_date", f"Cannot be before {EARLIEST_DATE}.")
+    if patient.treatment_start is not None:
+        check_record_date(problems, "treatment_start", patient.treatment_start, patient.birth_date)
+    if "mrn" not in problems:
+        taken = Patient.objects.filter(mrn=patient.mrn).exclude(pk=patient.pk).exists()
+        if taken:
+            problems.add("mrn", MRN_TAKEN)
+    problems.raise_if_any()
+
+
+def _save_patient(patient: Patient) -> None:
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError:
+        # Two clinicians registering the same MRN at once: the second one loses.
+        if Patient.objects.filter(mrn=patient.mrn).exclude(pk=patient.pk).exists():
+            problems = Problems()
+            problems.add("mrn", MRN_TAKEN)
+            problems.raise_if_any()
+        raise
+
+
+@transaction.atomic
+def create_patient(
+    *,
+    mrn: str,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    sex: str,
+    indication: str,
+    treatment_start: date | None = None,
+    schedule_weeks: int = 4,
+    pregnant: bool = False,
+    breastfeeding: bool = False,
+    prior_immunosuppressants: bool = False,
+) -> Patient:
+    patient = Patient(
+        mrn=mrn.strip(),
+        given_name=given_name.strip(),
+        family_name=family_name.strip(),
+        birth_date=birth_date,
+        sex=sex,
+        indication=indication,
+        treatment_start=treatment_start,
+        schedule_weeks=schedule_weeks,
+        pregnant=pregnant,
+        breastfeeding=breastfeeding,
+        prior_immunosuppressants=prior_immunosuppressants,
+    )
+    _validate_patient(patient)
+    _save_patient(patient)
+    return patient
+
+
+@transaction.atomic
+def update_patient(
+    *,
+    patient: Patient,
+    version: int | None = None,
+    if_match: int | None = None,
+    **changes: Any,
+) -> Patient:
+    """Change the given fields; treatment_status changes only through decisions."""
+    unknown = set(changes) - set(PATIENT_FIELDS)
+    if unknown:
+        raise TypeError(f"update_patient() cannot change {sorted(unknown)}")
+    patient = lock_current_version(
+        Patient.objects.all(), patient.pk, version=version, if_match=if_match
+    )
+    for field, value in changes.items():
+        setattr(patient, field, value.strip() if isinstance(value, str) else value)
+    _validate_patient(patient)
+    patient.version += 1
+    _save_patient(patient)
+    return patient
+
+
+@transaction.atomic
+def create_medication(
+    *,
+    patient: Patient,
+    name: str,
+    category: str,
+    started_on: date,
+    stopped_on: date | None = None,
+) -> Medication:
+    problems = Problems()
+    _check_text(problems, "name", name, 200)
+    if category not in MedicationCategory.values:
+        problems.add("category", f"Must be one of {', '.join(MedicationCategory.values)}.")
+    check_record_date(problems, "started_on", started_on, patient.birth_date)
+    check_record_date(problems, "stopped_on", stopped_on, patient.birth_date)
+    if stopped_on is not None and "started_on" not in problems and stopped_on < started_on:
+        problems.add("stopped_on", "Cannot be before started_on.")
+    problems.raise_if_any()
+    return Medication.objects.create(
+        patient=patient,
+        name=name.strip(),
+        category=category,
+        started_on=started_on,
+        stopped_on=stopped_on,
+    )
+
+
+def _validate_infection(infection: Infection, birth_date: date) -> None:
+    problems = Problems()
+    _check_text(problems, "description", infection.description, 500)
+    check_record_date(problems, "onset_on", infection.onset_on, birth_date)
+    check_record_date(problems, "resolved_on", infection.resolved_on, birth_date)
+    if (
+        infection.resolved_on is not None
+        and "onset_on" not in problems
+        and infection.resolved_on < infection.onset_on
+    ):
+        problems.add("resolved_on", "Cannot be before onset_on.")
+    problems.raise_if_any()
+
+
+@transaction.atomic
+def create_infection(
+    *, patient: Patient, description: str, onset_on: date, resolved_on: date | None = None
+) -> Infection:
+    infection = Infection(
+        patient=patient,
+        description=description.strip(),
+        onset_on=onset_on,
+        resolved_on=resolved_on,
+    )
+    _validate_infection(infection, patient.birth_date)
+    infection.save()
+    return infection
+
+
+@transaction.atomic
+def update_infection(
+    *,
+    infection: Infection,
+    version: int | None = None,
+    if_match: int | None = None,
+    **changes: Any,
+) -> Infection:
+    """Record how an infection evolved, typically the day it resolved."""
+    unknown = set(changes) - set(INFECTION_FIELDS)
+    if unknown:
+        raise TypeError(f"update_infection() cannot change {sorted(unknown)}")
+    infection = lock_current_version(
+        Infection.objects.select_related("patient"),
+        infection.pk,
+        version=version,
+        if_match=if_match,
+    )
+    for field, value in changes.items():
+        setattr(infection, field, value.strip() if isinstance(value, str) else value)
+    _validate_infection(infection, infection.patient.birth_date)
+    infection.version += 1
+    infection.save()
+    return infection
+
+
+@transaction.atomic
+def record_edss(*, patient: Patient, score: Any, assessed_on: date) -> EdssAssessment:
+    problems = Problems()
+    if score not in EDSS_STEPS:
+        problems.add("score", "EDSS is scored from 0 to 10 in steps of 0.5.")
+    check_record_date(problems, "assessed_on", assessed_on, patient.birth_date)
+    problems.raise_if_any()
+    return EdssAssessment.objects.create(patient=patient, score=score, assessed_on=assessed_on)
+
+
+@transaction.atomic
+def record_relapse(*, patient: Patient, onset_on: date) -> Relapse:
+    problems = Problems()
+    check_record_date(problems, "onset_on", onset_on, patient.birth_date)
+    problems.raise_if_any()
+    return Relapse.objects.create(patient=patient, onset_on=onset_on)
+
+
+# What each decision does to the course; None leaves treatment_status as it is.
+_DECISION_STATUS = {
+    DecisionAction.SUSPEND: TreatmentStatus.SUSPENDED,
+    DecisionAction.RESUME: TreatmentStatus.ACTIVE,
+    DecisionAction.DISCONTINUE: TreatmentStatus.DISCONTINUED,
+}
+_NEEDS_RULE = (DecisionAction.OVERRIDE, DecisionAction.CONFIRM)
+
+
+@transaction.atomic
+def record_decision(
+    *,
+    patient: Patient,
+    action: str,
+    reason: str,
+    rule: str = "",
+    user: AbstractBaseUser,
+) -> TreatmentDecision:
+    """A neurologist's decision with its written reason; suspend/resume/discontinue change
+    the course, an override lets one infusion past the named rule."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    reason = reason.strip()
+    rule = rule.strip()
+    problems = Problems()
+    if action not in DecisionAction.values:
+        problems.add("action", f"Must be one of {', '.join(DecisionAction.values)}.")
+    if not reason:
+        problems.add("reason", "A decision needs a written reason.")
+    if rule and rule not in RULE_IDS:
+        problems.add("rule", f"Unknown rule {rule!r}.")
+    elif not rule and action in _NEEDS_RULE:
+        problems.add("rule", f"An {action} must name the rule it applies to.")
+    status = patient.treatment_status
+    if "action" not in problems:
+        if status == TreatmentStatus.DISCONTINUED:
+            problems.add("action", "Treatment has been discontinued; no further decision applies.")
+        elif action == DecisionAction.SUSPEND and status == TreatmentStatus.SUSPENDED:
+            problems.add("action", "Treatment is already suspended.")
+        elif action == DecisionAction.RESUME and status != TreatmentStatus.SUSPENDED:
+            problems.add("action", "Treatment is not suspended.")
+    problems.raise_if_any()
+
+    decision = TreatmentDecision.objects.create(
+        patient=patient,
+        action=action,
+        reason=reason,
+        rule=rule,
+        decided_by=user,
+        decided_at=clock.now(),
+    )
+    new_status = _DECISION_STATUS.get(DecisionAction(action))
+    if new_status is not None:
+        patient.treatment_status = new_status
+        patient.version += 1
+        patient.save(update_fields=["treatment_status", "version", "updated_at"])
+    return decision

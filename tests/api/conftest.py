@@ -1,0 +1,81 @@
+"""Fixtures of the API suites: a patient's world with a record behind every endpoint."""
+
+from collections.abc import Callable
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from alerts.models import Alert
+from alerts.services import save_alert_change
+from infusions.models import Infusion
+from natalizumab_monitor import clock
+from patients.models import Infection, Patient
+from tests.factories import make_checklist, make_infusion, make_patient, make_preparation
+
+
+def make_alert(patient: Patient, **fields: Any) -> Alert:
+    n = Alert.objects.count() + 1
+    values: dict[str, Any] = {
+        "rule": "LIVER-3XULN",
+        "severity": "critical",
+        "action": "suspend",
+        "message": "ALT at 3 x ULN or above.",
+        "evidence": {"value": "150", "uln": "40"},
+        "source": "seed/natalizumab-precautions.txt",
+        "profile": "document",
+        "dedup_key": f"LIVER-3XULN:{patient.pk}:{n}",
+        "raised_at": clock.now(),
+    }
+    values.update(fields)
+    return save_alert_change(Alert(patient=patient, **values))
+
+
+def planned_infusion(patient: Patient, nurse: User, **answers: Any) -> Infusion:
+    checklist = make_checklist(patient, nurse, **answers)
+    return make_infusion(patient, checklist=checklist, nurse=nurse)
+
+
+@pytest.fixture
+def patient(db: None) -> Patient:
+    return make_patient()
+
+
+@pytest.fixture
+def world(users: dict[str, User]) -> SimpleNamespace:
+    """One patient with a record in every state an endpoint acts on."""
+    patient = make_patient()
+    nurse = users["nurse"]
+    now = clock.now()
+    running = planned_infusion(patient, nurse)
+    running.status, running.started_at = "running", now - timedelta(minutes=30)
+    running.save()
+    stopped = planned_infusion(patient, nurse)
+    stopped.status = "stopped"
+    stopped.started_at, stopped.ended_at = now - timedelta(hours=2), now - timedelta(minutes=61)
+    stopped.save()
+    return SimpleNamespace(
+        patient=patient,
+        other_patient=make_patient(),
+        preparation=make_preparation(patient),
+        planned=planned_infusion(patient, nurse),
+        running=running,
+        stopped=stopped,
+        infection=Infection.objects.create(
+            patient=patient, description="Urinary tract infection", onset_on=clock.clinic_today()
+        ),
+        alert=make_alert(patient),
+        now=now,
+    )
+
+
+@pytest.fixture
+def iso() -> Callable[..., str]:
+    """A time relative to now, as a client sends it."""
+
+    def at(**delta: float) -> str:
+        return (clock.now() + timedelta(**delta)).isoformat()
+
+    return at
