@@ -44,13 +44,17 @@ def background_status(now: datetime | None = None) -> BackgroundStatus:
 
 def broker_reachable(timeout: float = 1.0) -> bool:
     """Connect to the broker once, giving up after `timeout` seconds; no retries."""
+    options = {
+        **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        "max_retries": 0,
+        "socket_connect_timeout": timeout,
+        "socket_timeout": timeout,
+    }
     try:
         with Connection(
-            settings.CELERY_BROKER_URL,
-            connect_timeout=timeout,
-            transport_options={**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "max_retries": 0},
+            settings.CELERY_BROKER_URL, connect_timeout=timeout, transport_options=options
         ) as connection:
-            connection.ensure_connection(max_retries=1, timeout=timeout)
+            connection.ensure_connection(max_retries=0, timeout=timeout)
             connection.default_channel  # noqa: B018 - opening a channel talks to the broker
     except Exception:  # noqa: BLE001 - any failure means the broker is not usable
         return False

@@ -232,7 +232,7 @@ else:
         "interval_max": 0.2,
         "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
         # A broker that vanishes without closing the connection must not hang a publish.
-        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0),
+        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0),
         # Look for messages of killed workers every few seconds (kombu: every 100 s).
         "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 4)),
         "unacked_restore_throttle": 1,

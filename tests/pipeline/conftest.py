@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import redis
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 
 from alerts.models import Alert, AlertStatus
@@ -77,6 +77,11 @@ def high_alt(patient: Patient, multiple: str = "3.2", **fields: Any) -> LabResul
 def role_groups(db: None) -> None:
     """The role groups (a transactional test's flush removes what the migration made)."""
     sync_role_groups(Group, Permission)
+
+
+@pytest.fixture
+def make_user(role_groups: None, make_user: Callable[..., User]) -> Callable[..., User]:
+    return make_user
 
 
 class Worker:

@@ -1,0 +1,180 @@
+"""The timers (every minute) and the sweep (nightly), with a frozen or moved clock."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from alerts import tasks
+from alerts.models import Alert, Heartbeat, Notification, PendingEvaluation
+from infusions.models import DosePreparation
+from natalizumab_monitor import clock
+from tests.factories import make_infusion, make_patient, make_preparation
+
+from .conftest import high_alt, standing
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def set_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    """Freeze the product's one clock at a given moment."""
+
+    def set_to(moment: datetime) -> None:
+        monkeypatch.setattr(clock, "now", lambda: moment)
+
+    return set_to
+
+
+def forget_marks() -> None:
+    # The writes of the set-up marked their patients: forget them, so only time is at work.
+    PendingEvaluation.objects.all().delete()
+
+
+def test_a_room_temperature_bag_prepared_8_h_1_min_ago_is_expired_by_the_timers(
+    users: dict[str, User], set_clock: Callable[[datetime], None]
+) -> None:
+    now = clock.now()
+    patient = make_patient()
+    bag = make_preparation(patient, prepared_at=now - timedelta(hours=8, minutes=1))
+    forget_marks()
+    set_clock(now)
+
+    detail = tasks.run_timers()
+
+    [alert] = standing(patient, "PREP-STABILITY")
+    assert alert.severity == "critical" and alert.action == "block-infusion"
+    assert alert.evidence["preparation_id"] == str(bag.pk)
+    assert detail["bags"] == 1
+    assert DosePreparation.objects.get(pk=bag.pk).expiry_warned_at == now
+    # The pharmacist who must discard it is told, once.
+    assert Notification.objects.filter(alert=alert, recipient=users["pharmacist"]).count() == 1
+
+    again = tasks.run_timers()
+    assert again["bags"] == 0
+    assert standing(patient, "PREP-STABILITY") == [alert]
+
+
+def test_a_bag_is_warned_60_min_before_its_limit_then_expires_when_the_clock_moves_on(
+    users: dict[str, User], set_clock: Callable[[datetime], None]
+) -> None:
+    start = clock.now()
+    patient = make_patient()
+    make_preparation(patient, prepared_at=start - timedelta(hours=7, minutes=30))
+    forget_marks()
+
+    set_clock(start)
+    tasks.run_timers()
+    [warning] = standing(patient, "PREP-STABILITY")
+    assert warning.severity == "warning"
+    assert not Notification.objects.filter(alert=warning).exists()
+
+    set_clock(start + timedelta(minutes=20))
+    assert tasks.run_timers()["bags"] == 0  # warned already: nothing new until the limit
+
+    set_clock(start + timedelta(minutes=31))
+    assert tasks.run_timers()["bags"] == 1
+    [expired] = standing(patient, "PREP-STABILITY")
+    assert expired.pk == warning.pk  # the same alert, escalated
+    assert expired.severity == "critical" and expired.feed_seq > warning.feed_seq
+    assert Notification.objects.filter(alert=expired, recipient=users["pharmacist"]).exists()
+
+
+def test_an_early_discharge_is_flagged_by_the_timers(
+    set_clock: Callable[[datetime], None],
+) -> None:
+    now = clock.now()
+    patient = make_patient()
+    make_infusion(
+        patient,
+        status="discharged",
+        started_at=now - timedelta(minutes=100),
+        ended_at=now - timedelta(minutes=35),
+        discharged_at=now - timedelta(minutes=15),  # 20 min of observation, not 60
+    )
+    forget_marks()
+    set_clock(now)
+
+    detail = tasks.run_timers()
+
+    [alert] = standing(patient, "INF-OBSERVATION")
+    assert alert.severity == "warning"
+    assert alert.evidence["observed_minutes"] == 20
+    assert detail["observation"] == 1
+
+
+def test_a_patient_whose_evaluation_task_was_lost_is_evaluated_by_the_timers(
+    set_clock: Callable[[datetime], None],
+) -> None:
+    patient = make_patient()
+    high_alt(patient)  # marked, but (say) the broker was down: no task ran
+    assert PendingEvaluation.objects.filter(patient=patient).exists()
+
+    set_clock(clock.now() + timedelta(seconds=5))
+    tasks.run_timers()
+    assert not standing(patient, "LIVER-3XULN")  # a task may still be on its way
+
+    set_clock(clock.now() + timedelta(minutes=1))
+    detail = tasks.run_timers()
+    assert len(standing(patient, "LIVER-3XULN")) == 1
+    assert detail["pending"] == 1
+    assert not PendingEvaluation.objects.filter(patient=patient).exists()
+
+
+def test_the_sweep_evaluates_every_patient_in_batches_and_records_its_heartbeat(
+    settings: object, set_clock: Callable[[datetime], None]
+) -> None:
+    settings.ALERT_SWEEP_BATCH_SIZE = 2  # type: ignore[attr-defined]
+    patients = [make_patient() for _ in range(5)]
+    for patient in patients:
+        high_alt(patient)
+    forget_marks()
+    assert not Alert.objects.exists()
+    now = clock.now()
+    set_clock(now)
+
+    detail = tasks.sweep()
+    tasks.sweep()
+
+    for patient in patients:
+        assert len(standing(patient, "LIVER-3XULN")) == 1
+    assert detail["patients"] == 5
+    assert Heartbeat.objects.get(name="sweep").last_run_at == now
+
+
+def test_health_is_200_after_a_timers_run_and_503_when_beat_has_been_silent_5_min(
+    client: Client, set_clock: Callable[[datetime], None]
+) -> None:
+    now = clock.now()
+    set_clock(now)
+    tasks.run_timers()
+
+    response = client.get("/health/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["database"] == "ok" and body["beat"] == "ok" and body["broker"] == "ok"
+
+    set_clock(now + timedelta(minutes=5, seconds=1))
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json()["beat"] == "stale"
+
+
+def test_the_page_header_shows_the_unread_notification_count(
+    users: dict[str, User], client: Client
+) -> None:
+    patient = make_patient()
+    high_alt(patient)
+    high_alt(patient, multiple="5")
+    tasks.evaluate_patient(str(patient.pk))
+    read = Notification.objects.filter(recipient=users["nurse"]).first()
+    Notification.objects.filter(pk=read.pk).update(read_at=clock.now())
+
+    client.force_login(users["nurse"])
+    page = client.get("/").content.decode()
+
+    assert "1 unread notification<" in page
+    client.force_login(users["api-client"])
+    assert "0 unread notifications" in client.get("/").content.decode()
