@@ -82,7 +82,7 @@ def lock_current_version(
     `if_match` comes from the If-Match header (stale: 412), `version` from the body
     (stale: 409); None means the client did not say.
     """
-    record = queryset.select_for_update().get(pk=pk)
+    record = queryset.select_for_update(of=("self",)).get(pk=pk)
     current = record.version  # type: ignore[attr-defined]
     if if_match is not None and if_match != current:
         raise PreconditionFailed(current_version=current)

@@ -11,8 +11,9 @@ from django.contrib.auth.models import User
 from alerts.models import Alert
 from alerts.services import save_alert_change
 from infusions.models import Infusion
+from labs.models import AntibodyTest, LabResult, MriStudy
 from natalizumab_monitor import clock
-from patients.models import Infection, Patient
+from patients.models import EdssAssessment, Infection, Medication, Patient, Relapse
 from tests.factories import make_checklist, make_infusion, make_patient, make_preparation
 
 
@@ -36,6 +37,12 @@ def make_alert(patient: Patient, **fields: Any) -> Alert:
 def planned_infusion(patient: Patient, nurse: User, **answers: Any) -> Infusion:
     checklist = make_checklist(patient, nurse, **answers)
     return make_infusion(patient, checklist=checklist, nurse=nurse)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Users are made for every test; the production hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -67,6 +74,28 @@ def world(users: dict[str, User]) -> SimpleNamespace:
             patient=patient, description="Urinary tract infection", onset_on=clock.clinic_today()
         ),
         alert=make_alert(patient),
+        medication=Medication.objects.create(
+            patient=patient, name="Vitamin D", category="other", started_on="2025-01-01"
+        ),
+        lab_result=LabResult.objects.create(
+            patient=patient,
+            analyte="ALT",
+            value=30,
+            unit="U/L",
+            reference_high=40,
+            collected_at=now - timedelta(days=1),
+        ),
+        antibody_test=AntibodyTest.objects.create(
+            patient=patient, target="jcv", result="negative", collected_at=now
+        ),
+        mri_study=MriStudy.objects.create(
+            patient=patient,
+            performed_on="2025-06-01",
+            gd_enhancing_lesions=0,
+            new_or_enlarging_t2_lesions=0,
+        ),
+        edss=EdssAssessment.objects.create(patient=patient, score=2, assessed_on="2025-06-01"),
+        relapse=Relapse.objects.create(patient=patient, onset_on="2025-03-01"),
         now=now,
     )
 

@@ -1,0 +1,299 @@
+"""Who may do what: one table of role x endpoint x method -> status, and every route in it.
+
+A route added under /api/v1/ without a row here fails test_every_api_route_is_in_the_table.
+"""
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import User
+from django.urls import URLPattern, URLResolver, get_resolver
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+N, P, D, C = "nurse", "pharmacist", "neurologist", "api-client"
+ROLES = (N, P, D, C)
+
+
+def allowed(status: int, *roles: str) -> dict[str, int]:
+    """`status` for the roles named, 403 for the others."""
+    return {role: status if role in roles else 403 for role in ROLES}
+
+
+CLINICAL = (N, P, D)
+EVERYONE = (N, P, D, C)
+
+TABLE: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/api/v1/patients/"): allowed(200, *EVERYONE),
+    ("POST", "/api/v1/patients/"): allowed(201, D),
+    ("GET", "/api/v1/patients/{id}/"): allowed(200, *EVERYONE),
+    ("PATCH", "/api/v1/patients/{id}/"): allowed(200, D),
+    ("GET", "/api/v1/patients/{id}/decisions/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/patients/{id}/decisions/"): allowed(201, D),
+    ("GET", "/api/v1/medications/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/medications/"): allowed(201, D),
+    ("GET", "/api/v1/medications/{id}/"): allowed(200, *CLINICAL),
+    ("GET", "/api/v1/infections/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/infections/"): allowed(201, D),
+    ("GET", "/api/v1/infections/{id}/"): allowed(200, *CLINICAL),
+    ("PATCH", "/api/v1/infections/{id}/"): allowed(200, D),
+    ("GET", "/api/v1/lab-results/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/lab-results/"): allowed(201, D),
+    ("GET", "/api/v1/lab-results/{id}/"): allowed(200, *CLINICAL),
+    ("GET", "/api/v1/antibody-tests/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/antibody-tests/"): allowed(201, D),
+    ("GET", "/api/v1/antibody-tests/{id}/"): allowed(200, *CLINICAL),
+    ("GET", "/api/v1/mri-studies/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/mri-studies/"): allowed(201, D),
+    ("GET", "/api/v1/mri-studies/{id}/"): allowed(200, *CLINICAL),
+    ("GET", "/api/v1/edss/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/edss/"): allowed(201, D),
+    ("GET", "/api/v1/edss/{id}/"): allowed(200, *CLINICAL),
+    ("GET", "/api/v1/relapses/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/relapses/"): allowed(201, D),
+    ("GET", "/api/v1/relapses/{id}/"): allowed(200, *CLINICAL),
+    ("GET", "/api/v1/preparations/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/preparations/"): allowed(201, P),
+    ("GET", "/api/v1/preparations/{id}/"): allowed(200, *CLINICAL),
+    ("GET", "/api/v1/infusions/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/infusions/"): allowed(201, N),
+    ("GET", "/api/v1/infusions/{id}/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/infusions/{id}/start/"): allowed(200, N),
+    ("POST", "/api/v1/infusions/{id}/stop/"): allowed(200, N),
+    ("POST", "/api/v1/infusions/{id}/discharge/"): allowed(200, N),
+    ("POST", "/api/v1/infusions/{id}/reactions/"): allowed(201, N),
+    ("GET", "/api/v1/alerts/"): allowed(200, *EVERYONE),
+    ("GET", "/api/v1/alerts/{id}/"): allowed(200, *EVERYONE),
+    ("POST", "/api/v1/alerts/{id}/acknowledge/"): allowed(200, *CLINICAL),
+    ("POST", "/api/v1/alerts/{id}/resolve/"): allowed(200, D),
+    ("GET", "/api/v1/schema/"): allowed(200, *EVERYONE),
+    ("GET", "/api/v1/docs/"): allowed(200, *EVERYONE),
+}
+
+
+def _target(world: SimpleNamespace, method: str, template: str) -> Any:
+    """The record whose id fills {id}: one in the state the action needs."""
+    resource, action = (template.split("/") + [""])[3], (template.split("/") + ["", ""])[5]
+    infusion_for = {"start": world.planned, "stop": world.running, "discharge": world.stopped}
+    by_resource = {
+        "patients": world.patient,
+        "medications": world.medication,
+        "infections": world.infection,
+        "lab-results": world.lab_result,
+        "antibody-tests": world.antibody_test,
+        "mri-studies": world.mri_study,
+        "edss": world.edss,
+        "relapses": world.relapse,
+        "preparations": world.preparation,
+        "infusions": infusion_for.get(action, world.running),
+        "alerts": world.alert,
+    }
+    return by_resource[resource]
+
+
+def _body(world: SimpleNamespace, method: str, template: str) -> dict[str, Any] | None:
+    """A valid request body for the row, so that an allowed role gets the success status."""
+    patient = str(world.patient.pk)
+    now = world.now
+    bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", "/api/v1/patients/"): {
+            "mrn": "NEW-1",
+            "given_name": "New",
+            "family_name": "Patient",
+            "birth_date": "1990-01-01",
+            "sex": "male",
+            "indication": "crohns",
+        },
+        ("PATCH", "/api/v1/patients/{id}/"): {"given_name": "Changed"},
+        ("POST", "/api/v1/patients/{id}/decisions/"): {"action": "suspend", "reason": "ALT"},
+        ("POST", "/api/v1/medications/"): {
+            "patient": patient,
+            "name": "Prednisolone",
+            "category": "corticosteroid",
+            "started_on": "2025-05-01",
+        },
+        ("POST", "/api/v1/infections/"): {
+            "patient": patient,
+            "description": "Bronchitis",
+            "onset_on": "2025-05-01",
+        },
+        ("PATCH", "/api/v1/infections/{id}/"): {"resolved_on": now.date().isoformat()},
+        ("POST", "/api/v1/lab-results/"): {
+            "patient": patient,
+            "analyte": "AST",
+            "value": 25,
+            "unit": "U/L",
+            "reference_low": 0,
+            "reference_high": 40,
+            "collected_at": (now - timedelta(hours=3)).isoformat(),
+        },
+        ("POST", "/api/v1/antibody-tests/"): {
+            "patient": patient,
+            "target": "jcv",
+            "result": "positive",
+            "index": 1.2,
+            "collected_at": now.isoformat(),
+        },
+        ("POST", "/api/v1/mri-studies/"): {
+            "patient": patient,
+            "performed_on": "2025-09-01",
+            "gd_enhancing_lesions": 0,
+            "new_or_enlarging_t2_lesions": 1,
+        },
+        ("POST", "/api/v1/edss/"): {"patient": patient, "score": 3.5, "assessed_on": "2025-09-01"},
+        ("POST", "/api/v1/relapses/"): {"patient": patient, "onset_on": "2025-08-01"},
+        ("POST", "/api/v1/preparations/"): {
+            "patient": patient,
+            "dose_mg": 300,
+            "diluent": "0.9% NaCl",
+            "diluent_volume_ml": 100,
+            "prepared_at": (now - timedelta(minutes=5)).isoformat(),
+            "storage": "room",
+        },
+        ("POST", "/api/v1/infusions/"): {
+            "patient": patient,
+            "preparation": str(world.preparation.pk),
+            "checklist": {
+                "authorized": True,
+                "new_neurological_symptoms": False,
+                "immunocompromised": False,
+                "immunosuppressants_last_month": False,
+                "current_infection": False,
+            },
+        },
+        ("POST", "/api/v1/infusions/{id}/start/"): {"started_at": now.isoformat()},
+        ("POST", "/api/v1/infusions/{id}/stop/"): {"ended_at": now.isoformat()},
+        ("POST", "/api/v1/infusions/{id}/discharge/"): {"discharged_at": now.isoformat()},
+        ("POST", "/api/v1/infusions/{id}/reactions/"): {
+            "severity": "mild",
+            "symptoms": ["flushing"],
+            "onset_at": now.isoformat(),
+        },
+        ("POST", "/api/v1/alerts/{id}/resolve/"): {"note": "Repeat ALT normal"},
+    }
+    return bodies.get((method, template))
+
+
+def _request(client: APIClient, method: str, template: str, world: SimpleNamespace) -> Any:
+    url = template
+    if "{id}" in template:
+        url = template.replace("{id}", str(_target(world, method, template).pk))
+    body = _body(world, method, template)
+    return _send(client, method, url, body)
+
+
+def _send(client: APIClient, method: str, url: str, body: dict[str, Any] | None) -> Any:
+    if method == "GET":
+        return client.get(url)
+    return getattr(client, method.lower())(url, body, format="json")
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        m._meta.label: m.objects.count()
+        for m in apps.get_models()
+        if m._meta.app_label in ("patients", "labs", "infusions", "alerts")
+    }
+
+
+@pytest.mark.parametrize(("method", "template"), list(TABLE))
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_status_of_the_table(
+    api_as: Callable[[str], APIClient],
+    world: SimpleNamespace,
+    role: str,
+    method: str,
+    template: str,
+) -> None:
+    expected = TABLE[(method, template)][role]
+    before = _row_counts()
+    response = _request(api_as(role), method, template, world)
+    assert response.status_code == expected, getattr(response, "data", response)
+    if expected == 403:
+        assert _row_counts() == before
+
+
+@pytest.mark.parametrize(("method", "template"), list(TABLE))
+def test_anonymous_gets_401(world: SimpleNamespace, method: str, template: str) -> None:
+    before = _row_counts()
+    response = _request(APIClient(), method, template, world)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert _row_counts() == before
+
+
+@pytest.mark.parametrize(("method", "template"), [(m, t) for (m, t) in TABLE if "{id}" in t])
+def test_an_unknown_id_is_404_for_a_role_that_may(
+    api_as: Callable[[str], APIClient], world: SimpleNamespace, method: str, template: str
+) -> None:
+    role = next(r for r, status in TABLE[(method, template)].items() if status != 403)
+    client = api_as(role)
+    body = _body(world, method, template)
+    for unknown in ("00000000-0000-4000-8000-000000000000", "not-a-uuid"):
+        url = template.replace("{id}", unknown)
+        response = _send(client, method, url, body)
+        assert response.status_code == 404, (url, response.content)
+
+
+def test_a_knox_token_and_a_session_both_authenticate(
+    users: dict[str, User], world: SimpleNamespace
+) -> None:
+    _, token = AuthToken.objects.create(user=users[C])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/alerts/").status_code == 200
+    assert client.get("/api/v1/medications/").status_code == 403
+
+    browser = APIClient(enforce_csrf_checks=True)
+    assert browser.login(username=D, password="pw-for-tests-1")
+    assert browser.get(f"/api/v1/patients/{world.patient.pk}/").status_code == 200
+    # A session write without the CSRF token is refused (and writes nothing).
+    assert browser.post("/api/v1/relapses/", {}, format="json").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "header", ["Token", "Token a b", "Token \xff\xfe", "Token " + "0" * 64, "Token abc\x00"]
+)
+def test_a_malformed_token_is_401(db: None, header: str) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    assert client.get("/api/v1/patients/").status_code == 401
+
+
+def _api_routes() -> set[tuple[str, str]]:
+    routes: set[tuple[str, str]] = set()
+
+    def walk(patterns: list, prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                path = _template(prefix + str(pattern.pattern))
+                if path.startswith("/api/v1/"):
+                    routes.update((method, path) for method in _methods(pattern.callback))
+
+    walk(get_resolver().url_patterns, "/")
+    return routes
+
+
+def _template(regex: str) -> str:
+    path = regex.replace("^", "").replace("$", "").replace("\\", "")
+    return re.sub(r"\(\?P<\w+>[^)]*\)|<[^>]+>", "{id}", path)
+
+
+def _methods(callback: Any) -> set[str]:
+    if hasattr(callback, "actions"):  # a DRF viewset route
+        return {m.upper() for m in callback.actions if m not in ("head", "options")}
+    view_class = callback.view_class
+    return {m.upper() for m in ("get", "post", "put", "patch", "delete") if hasattr(view_class, m)}
+
+
+def test_every_api_route_is_in_the_table() -> None:
+    routes = _api_routes()
+    assert routes - set(TABLE) == set(), "routes missing from the permission table"
+    assert set(TABLE) - routes == set(), "rows for routes that do not exist"
