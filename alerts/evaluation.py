@@ -6,7 +6,8 @@ one transaction:
 
 - a finding with no standing alert raises one;
 - a standing alert whose finding says something else now is updated (and moves to the end
-  of the feed); one that says the same is left alone;
+  of the feed); one that says the same is left alone; an acknowledged one whose finding
+  grew graver (a warning become critical) is open again;
 - a standing alert whose finding is gone is resolved by the system.
 
 A finding whose alert a person resolved stays resolved: the same dedup key is not raised
@@ -22,7 +23,7 @@ from uuid import UUID
 
 from django.db import IntegrityError, transaction
 
-from alerts.models import Alert, AlertStatus, PendingEvaluation, Severity
+from alerts.models import SEVERITY_RANK, Alert, AlertStatus, PendingEvaluation, Severity
 from alerts.notifications import deliver_emails, notify_critical
 from alerts.profile import active_config
 from alerts.rules import Finding, evaluate
@@ -220,6 +221,12 @@ def _apply(changes: _Changes, result: EvaluationResult, now: datetime) -> list[U
         became_critical = (
             alert.severity != Severity.CRITICAL and finding.severity == Severity.CRITICAL
         )
+        graver = SEVERITY_RANK[finding.severity] < SEVERITY_RANK[alert.severity]
+        if graver and alert.status == AlertStatus.ACKNOWLEDGED:
+            # An acknowledgement covers what was seen: a graver finding is open again.
+            alert.status = AlertStatus.OPEN
+            alert.acknowledged_by = None
+            alert.acknowledged_at = None
         for name in _FINDING_FIELDS:
             setattr(alert, name, getattr(finding, name))
         save_alert_change(alert)
