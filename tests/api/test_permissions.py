@@ -5,7 +5,6 @@ A route added under /api/v1/ without a row here fails test_every_api_route_is_in
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,6 +14,8 @@ from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver
 from knox.models import AuthToken
 from rest_framework.test import APIClient
+
+from tests.api.payloads import valid_body
 
 N, P, D, C = "nurse", "pharmacist", "neurologist", "api-client"
 ROLES = (N, P, D, C)
@@ -96,94 +97,11 @@ def _target(world: SimpleNamespace, method: str, template: str) -> Any:
     return by_resource[resource]
 
 
-def _body(world: SimpleNamespace, method: str, template: str) -> dict[str, Any] | None:
-    """A valid request body for the row, so that an allowed role gets the success status."""
-    patient = str(world.patient.pk)
-    now = world.now
-    bodies: dict[tuple[str, str], dict[str, Any]] = {
-        ("POST", "/api/v1/patients/"): {
-            "mrn": "NEW-1",
-            "given_name": "New",
-            "family_name": "Patient",
-            "birth_date": "1990-01-01",
-            "sex": "male",
-            "indication": "crohns",
-        },
-        ("PATCH", "/api/v1/patients/{id}/"): {"given_name": "Changed"},
-        ("POST", "/api/v1/patients/{id}/decisions/"): {"action": "suspend", "reason": "ALT"},
-        ("POST", "/api/v1/medications/"): {
-            "patient": patient,
-            "name": "Prednisolone",
-            "category": "corticosteroid",
-            "started_on": "2025-05-01",
-        },
-        ("POST", "/api/v1/infections/"): {
-            "patient": patient,
-            "description": "Bronchitis",
-            "onset_on": "2025-05-01",
-        },
-        ("PATCH", "/api/v1/infections/{id}/"): {"resolved_on": now.date().isoformat()},
-        ("POST", "/api/v1/lab-results/"): {
-            "patient": patient,
-            "analyte": "AST",
-            "value": 25,
-            "unit": "U/L",
-            "reference_low": 0,
-            "reference_high": 40,
-            "collected_at": (now - timedelta(hours=3)).isoformat(),
-        },
-        ("POST", "/api/v1/antibody-tests/"): {
-            "patient": patient,
-            "target": "jcv",
-            "result": "positive",
-            "index": 1.2,
-            "collected_at": now.isoformat(),
-        },
-        ("POST", "/api/v1/mri-studies/"): {
-            "patient": patient,
-            "performed_on": "2025-09-01",
-            "gd_enhancing_lesions": 0,
-            "new_or_enlarging_t2_lesions": 1,
-        },
-        ("POST", "/api/v1/edss/"): {"patient": patient, "score": 3.5, "assessed_on": "2025-09-01"},
-        ("POST", "/api/v1/relapses/"): {"patient": patient, "onset_on": "2025-08-01"},
-        ("POST", "/api/v1/preparations/"): {
-            "patient": patient,
-            "dose_mg": 300,
-            "diluent": "0.9% NaCl",
-            "diluent_volume_ml": 100,
-            "prepared_at": (now - timedelta(minutes=5)).isoformat(),
-            "storage": "room",
-        },
-        ("POST", "/api/v1/infusions/"): {
-            "patient": patient,
-            "preparation": str(world.preparation.pk),
-            "checklist": {
-                "authorized": True,
-                "new_neurological_symptoms": False,
-                "immunocompromised": False,
-                "immunosuppressants_last_month": False,
-                "current_infection": False,
-            },
-        },
-        ("POST", "/api/v1/infusions/{id}/start/"): {"started_at": now.isoformat()},
-        ("POST", "/api/v1/infusions/{id}/stop/"): {"ended_at": now.isoformat()},
-        ("POST", "/api/v1/infusions/{id}/discharge/"): {"discharged_at": now.isoformat()},
-        ("POST", "/api/v1/infusions/{id}/reactions/"): {
-            "severity": "mild",
-            "symptoms": ["flushing"],
-            "onset_at": now.isoformat(),
-        },
-        ("POST", "/api/v1/alerts/{id}/resolve/"): {"note": "Repeat ALT normal"},
-    }
-    return bodies.get((method, template))
-
-
 def _request(client: APIClient, method: str, template: str, world: SimpleNamespace) -> Any:
     url = template
     if "{id}" in template:
         url = template.replace("{id}", str(_target(world, method, template).pk))
-    body = _body(world, method, template)
+    body = valid_body(world, method, template)
     return _send(client, method, url, body)
 
 
@@ -233,7 +151,7 @@ def test_an_unknown_id_is_404_for_a_role_that_may(
 ) -> None:
     role = next(r for r, status in TABLE[(method, template)].items() if status != 403)
     client = api_as(role)
-    body = _body(world, method, template)
+    body = valid_body(world, method, template)
     for unknown in ("00000000-0000-4000-8000-000000000000", "not-a-uuid"):
         url = template.replace("{id}", unknown)
         response = _send(client, method, url, body)
