@@ -148,8 +148,12 @@ def _evaluate_batch(batch: list[str]) -> None:
 
 
 def _beat(name: str, detail: dict[str, Any], at: datetime | None = None) -> None:
-    Heartbeat.objects.update_or_create(
-        name=name, defaults={"last_run_at": at or clock.now(), "detail": detail}
+    # One upsert statement: two runs finishing together never clash on the primary key.
+    Heartbeat.objects.bulk_create(
+        [Heartbeat(name=name, last_run_at=at or clock.now(), detail=detail)],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["last_run_at", "detail"],
     )
 
 

@@ -3,12 +3,14 @@
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.db import transaction
 
+from alerts import evaluation
 from alerts.evaluation import SYSTEM_RESOLUTION_NOTE, evaluate_patient
 from alerts.models import Alert, AlertStatus, Notification, PendingEvaluation
 from alerts.services import resolve_alert
@@ -177,3 +179,28 @@ def test_a_rolled_back_savepoint_does_not_swallow_the_next_writes_evaluation(
         high_alt(patient, multiple="1")
 
     assert [c.patient_id for c in callbacks if isinstance(c, EvaluateOnCommit)] == [str(patient.pk)]
+
+
+def test_a_clash_on_the_standing_dedup_key_is_retried_once_and_leaves_one_alert(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    patient = make_patient()
+    high_alt(patient)
+    evaluate_patient(patient.pk)
+    [alert] = standing(patient, "LIVER-3XULN")
+    Alert.objects.filter(pk=alert.pk).update(message="stale wording")
+    real = evaluation._standing_alerts
+    calls = []
+
+    def blind_at_first(patient_ids: Any) -> dict[str, list[Alert]]:
+        # As if another writer's alerts were not visible: the first insert hits the constraint.
+        calls.append(1)
+        return {} if len(calls) <= 2 else real(patient_ids)
+
+    monkeypatch.setattr(evaluation, "_standing_alerts", blind_at_first)
+    result = evaluate_patient(patient.pk)
+
+    assert len(calls) == 4  # the first transaction failed and the whole evaluation ran again
+    assert standing(patient, "LIVER-3XULN") == [alert]
+    assert Alert.objects.get(pk=alert.pk).message != "stale wording"
+    assert str(alert.pk) in result.updated
