@@ -1,0 +1,56 @@
+"""The clinical rules engine: pure Python, no Django, no clock, no database.
+
+`evaluate(snapshot, now, config)` turns one patient's snapshot into findings;
+`check_infusion(...)` asks the same findings whether an infusion may start.
+"""
+
+from .config import PROFILES, RuleConfig, load_config, preparation_expires_at
+from .engine import RULE_IDS, evaluate
+from .findings import Finding
+from .gate import GateResult, check_infusion
+from .pml import PML_RISK_TABLE, PmlRisk, pml_risk
+from .snapshot import (
+    AntibodyTestSnapshot,
+    ChecklistSnapshot,
+    ClinicalEventSnapshot,
+    DecisionSnapshot,
+    EdssSnapshot,
+    InfectionSnapshot,
+    InfusionSnapshot,
+    LabResultSnapshot,
+    MedicationSnapshot,
+    MriStudySnapshot,
+    PatientSnapshot,
+    PreparationSnapshot,
+    ReactionSnapshot,
+    RelapseSnapshot,
+)
+
+__all__ = [
+    "PML_RISK_TABLE",
+    "PROFILES",
+    "RULE_IDS",
+    "AntibodyTestSnapshot",
+    "ChecklistSnapshot",
+    "ClinicalEventSnapshot",
+    "DecisionSnapshot",
+    "EdssSnapshot",
+    "Finding",
+    "GateResult",
+    "InfectionSnapshot",
+    "InfusionSnapshot",
+    "LabResultSnapshot",
+    "MedicationSnapshot",
+    "MriStudySnapshot",
+    "PatientSnapshot",
+    "PmlRisk",
+    "PreparationSnapshot",
+    "ReactionSnapshot",
+    "RelapseSnapshot",
+    "RuleConfig",
+    "check_infusion",
+    "evaluate",
+    "load_config",
+    "pml_risk",
+    "preparation_expires_at",
+]
