@@ -80,16 +80,22 @@ def evaluate_patients(patient_ids: Iterable[UUID | str]) -> list[EvaluationResul
     if not ids:
         return []
     try:
-        results, notification_ids = _evaluate_in_one_transaction(ids)
+        results, notification_ids, marks = _evaluate_in_one_transaction(ids)
     except IntegrityError:
         logger.warning("Alert write clashed for %d patient(s); evaluating again", len(ids))
-        results, notification_ids = _evaluate_in_one_transaction(ids)
+        results, notification_ids, marks = _evaluate_in_one_transaction(ids)
+    # After the commit, not under the patient lock: a write that re-marked the patient
+    # meanwhile holds the mark's row, and must never wait for us while we wait for it.
+    for patient_id, token in marks.items():
+        PendingEvaluation.objects.filter(patient_id=patient_id, token=token).delete()
     if notification_ids:
         deliver_emails(notification_ids)
     return [results[patient_id] for patient_id in ids]
 
 
-def _evaluate_in_one_transaction(ids: list[str]) -> tuple[dict[str, EvaluationResult], list[UUID]]:
+def _evaluate_in_one_transaction(
+    ids: list[str],
+) -> tuple[dict[str, EvaluationResult], list[UUID], dict[UUID, UUID]]:
     with transaction.atomic():
         # Locked in id order (no deadlock between batches); NO KEY UPDATE so that writes of
         # the patient's records (which take KEY SHARE) never wait for an evaluation.
@@ -133,9 +139,7 @@ def _evaluate_in_one_transaction(ids: list[str]) -> tuple[dict[str, EvaluationRe
             plan.update(fresh)
         for patient_id, changes in plan.items():
             results[patient_id].unchanged = _count_unchanged(findings[patient_id], changes)
-        for patient_id, token in marks.items():
-            PendingEvaluation.objects.filter(patient_id=patient_id, token=token).delete()
-    return results, notification_ids
+    return results, notification_ids, marks
 
 
 @dataclass
