@@ -3,14 +3,28 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from alerts.health import background_status, broker_reachable
+
+from .roles import API_CLIENT, NEUROLOGIST, NURSE, PHARMACIST, role_of
+
+# Each role starts on the page of its daily work.
+ROLE_HOME = {
+    NURSE: "infusions:today",
+    PHARMACIST: "infusions:bags",
+    NEUROLOGIST: "patients:worklist",
+}
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    role = role_of(request.user)
+    if role in ROLE_HOME:
+        return redirect(ROLE_HOME[role])
+    if role == API_CLIENT:
+        return render(request, "home_api_client.html")
+    return render(request, "home_no_role.html", status=403)
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -1,0 +1,75 @@
+"""What every clinic form shares: service errors beside their field, and accessible errors."""
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from .errors import Conflict
+
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    """The browser's date-and-time picker; values are the clinic's local time."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format=DATETIME_LOCAL)
+
+
+class PageForm(forms.Form):
+    """A form whose writes go through a service; the service's errors land beside the field."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self._mark_invalid_fields()
+
+    def _mark_invalid_fields(self) -> None:
+        # Screen readers announce the error with the field it belongs to.
+        for name, field in self.fields.items():
+            attrs = field.widget.attrs
+            if name in self.errors:
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = f"{self[name].auto_id}-error"
+            else:
+                attrs.pop("aria-invalid", None)
+                attrs.pop("aria-describedby", None)
+
+    def add_service_error(self, error: ValidationError | Conflict) -> None:
+        """A service refused the write: show each message beside its field."""
+        if isinstance(error, Conflict):
+            self.add_error(None, error.detail)
+        elif hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                target = field if field in self.fields else None
+                for message in messages:
+                    self.add_error(target, message if target else _prefixed(field, message))
+        else:
+            for message in error.messages:
+                self.add_error(None, message)
+        self._mark_invalid_fields()
+
+
+def _prefixed(field: str, message: str) -> str:
+    if field in (NON_FIELD_ERRORS, "non_field_errors"):
+        return message
+    return f"{field.replace('_', ' ').capitalize()}: {message}"
+
+
+class RecordForm(PageForm):
+    """A form that records one clinical record of a patient through its service."""
+
+    title = ""
+    success_message = "Recorded."
+
+    def write(self, *, patient: Any, user: Any) -> Any:
+        raise NotImplementedError
