@@ -1,0 +1,12 @@
+"""Alert actions of the clinic pages (the REST feed is in api_urls)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("alerts/<uuid:alert_id>/acknowledge/", views.acknowledge, name="acknowledge"),
+    path("alerts/<uuid:alert_id>/resolve/", views.resolve, name="resolve"),
+]

@@ -1,0 +1,199 @@
+"""Forms of the nurse's and the pharmacist's pages; every write goes through infusions.services."""
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from alerts.profile import active_config
+from natalizumab_monitor import clock
+from natalizumab_monitor.forms import DateTimeLocalInput, PageForm
+from patients.models import Patient
+
+from .models import ACCEPTED_DILUENT, DosePreparation, ReactionSeverity, Storage
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+# The TOUCH pre-infusion checklist, worded as CLINICAL_RULES.md asks it.
+CHECKLIST_QUESTIONS = {
+    "authorized": (
+        "1. Is treatment authorized: the course is active, not suspended or discontinued, "
+        "and the six-monthly reauthorization is not overdue?"
+    ),
+    "new_neurological_symptoms": (
+        "2. In the past month, any new or worsening medical problem (thinking, eyesight, "
+        "balance, strength, speech) lasting several days?"
+    ),
+    "immunocompromised": (
+        "3. Any condition that weakens the immune system (HIV/AIDS, leukaemia or lymphoma, "
+        "organ transplant)?"
+    ),
+    "immunosuppressants_last_month": (
+        "4. In the past month, any medicine for cancer or MS, or any other medicine that "
+        "weakens the immune system (including corticosteroids)?"
+    ),
+    "current_infection": "5. Any current infection?",
+}
+
+REACTION_SYMPTOMS = [
+    ("urticaria", "Urticaria (hives)"),
+    ("hypotension", "Hypotension"),
+    ("dyspnea", "Dyspnoea"),
+    ("anaphylaxis", "Anaphylaxis"),
+    ("rash", "Rash"),
+    ("pruritus", "Itching"),
+    ("flushing", "Flushing"),
+    ("chest pain", "Chest pain"),
+    ("headache", "Headache"),
+    ("nausea", "Nausea"),
+    ("dizziness", "Dizziness"),
+    ("fever", "Fever"),
+    ("chills", "Chills"),
+]
+
+
+def now_local() -> str:
+    """Now, as the value of a datetime-local input in the clinic's time zone."""
+    return clock.now().astimezone(clock.clinic_zone()).strftime("%Y-%m-%dT%H:%M")
+
+
+def yes_no(label: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=YES_NO,
+        coerce=lambda answer: answer == "yes",
+        widget=forms.RadioSelect,
+    )
+
+
+def bag_label(bag: DosePreparation) -> str:
+    expires = timezone.localtime(bag.expires_at, clock.clinic_zone())
+    prepared = timezone.localtime(bag.prepared_at, clock.clinic_zone())
+    return (
+        f"{bag.dose_mg:f} mg in {bag.diluent_volume_ml:f} mL {bag.diluent}, prepared "
+        f"{prepared:%H:%M}, {bag.get_storage_display().lower()}, usable until "
+        f"{expires:%d %b %H:%M}"
+    )
+
+
+class BagChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return bag_label(obj)
+
+
+class ChecklistForm(PageForm):
+    """The visit's checklist and the bag to infuse; any 'yes' (or 'not authorized') holds it."""
+
+    preparation = BagChoiceField(
+        queryset=DosePreparation.objects.none(),
+        label="Bag to infuse",
+        empty_label=None,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, bags: Iterable[DosePreparation], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        bag_ids = [bag.pk for bag in bags]
+        self.fields["preparation"].queryset = DosePreparation.objects.filter(pk__in=bag_ids)
+        if len(bag_ids) == 1:
+            self.fields["preparation"].initial = bag_ids[0]
+        for name, question in CHECKLIST_QUESTIONS.items():
+            self.fields[name] = yes_no(question)
+
+    def answers(self) -> dict[str, bool]:
+        return {name: self.cleaned_data[name] for name in CHECKLIST_QUESTIONS}
+
+
+class VersionForm(PageForm):
+    """A button on the infusion page: the version the nurse saw, so a stale click is refused."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+
+class ReactionForm(PageForm):
+    severity = forms.ChoiceField(
+        label="Severity",
+        choices=ReactionSeverity.choices,
+        widget=forms.RadioSelect,
+        help_text="Severe systemic: urticaria with hypotension, dyspnoea or anaphylaxis.",
+    )
+    symptoms = forms.MultipleChoiceField(
+        label="Symptoms",
+        choices=REACTION_SYMPTOMS,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    other_symptoms = forms.CharField(
+        label="Other symptoms (comma-separated)", required=False, max_length=500
+    )
+    onset_at = forms.DateTimeField(label="Onset", widget=DateTimeLocalInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["onset_at"].initial = now_local()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        others = [s.strip() for s in data.get("other_symptoms", "").split(",") if s.strip()]
+        data["all_symptoms"] = [*data.get("symptoms", []), *others]
+        if not data["all_symptoms"]:
+            self.add_error("symptoms", "Name at least one symptom.")
+        return data
+
+
+class DiscardForm(PageForm):
+    reason = forms.CharField(label="Why is the bag discarded?", max_length=200)
+
+
+class PreparationForm(PageForm):
+    """One bag; refuses what the preparation rules refuse (PREP-DILUENT, -DOSE, -HANDLING)."""
+
+    patient = forms.ModelChoiceField(queryset=Patient.objects.none(), label="Patient")
+    dose_mg = forms.DecimalField(label="Dose (mg)", max_digits=6, decimal_places=1)
+    diluent = forms.CharField(label="Diluent", max_length=40, initial=ACCEPTED_DILUENT)
+    diluent_volume_ml = forms.DecimalField(
+        label="Diluent volume (mL)", max_digits=6, decimal_places=1
+    )
+    prepared_at = forms.DateTimeField(label="Time of dilution", widget=DateTimeLocalInput)
+    storage = forms.ChoiceField(label="Storage", choices=Storage.choices, widget=forms.RadioSelect)
+    frozen = forms.BooleanField(label="The bag has been frozen", required=False)
+    shaken = forms.BooleanField(label="The bag has been shaken", required=False)
+
+    def __init__(self, *args: Any, patients: QuerySet[Patient], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        config = active_config()
+        self.fields["patient"].queryset = patients
+        self.fields["dose_mg"].initial = config.prep_dose_mg
+        self.fields["diluent_volume_ml"].initial = config.prep_diluent_volume_ml
+        self.fields["prepared_at"].initial = now_local()
+        self.fields["storage"].initial = Storage.ROOM
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        config = active_config()
+        dose: Decimal | None = data.get("dose_mg")
+        volume: Decimal | None = data.get("diluent_volume_ml")
+        if dose is not None and dose != config.prep_dose_mg:
+            self.add_error(
+                "dose_mg",
+                f"The dose is {config.prep_dose_mg:f} mg (PREP-DOSE); prepare a new bag.",
+            )
+        if volume is not None and volume != config.prep_diluent_volume_ml:
+            self.add_error(
+                "diluent_volume_ml",
+                f"Dilute in {config.prep_diluent_volume_ml:f} mL (PREP-DOSE); prepare a new bag.",
+            )
+        diluent = (data.get("diluent") or "").strip()
+        if diluent and diluent not in config.prep_accepted_diluents:
+            accepted = " or ".join(config.prep_accepted_diluents)
+            self.add_error("diluent", f"Natalizumab is diluted in {accepted} only (PREP-DILUENT).")
+        for handling in ("frozen", "shaken"):
+            if data.get(handling):
+                self.add_error(
+                    handling,
+                    f"A {handling} bag must be discarded (PREP-HANDLING); prepare a new bag.",
+                )
+        return data

@@ -1,0 +1,222 @@
+"""The reads behind the nurse's and the pharmacist's pages: a fixed number of queries each.
+
+The API's reads live in selectors.py; these shape rows for the clinic pages.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from uuid import UUID
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+
+from alerts.clearance import clearance_for, clearances_for
+from alerts.rules import Finding, GateResult
+from natalizumab_monitor import clock
+from patients.models import Patient, TreatmentStatus
+
+from .models import (
+    DosePreparation,
+    Infusion,
+    InfusionStatus,
+    PreparationStatus,
+)
+
+# An infusion the nurse is still busy with: waiting to start, running, or in observation.
+IN_PROGRESS = (InfusionStatus.PLANNED, InfusionStatus.RUNNING, InfusionStatus.STOPPED)
+_ROW_ORDER = {
+    InfusionStatus.RUNNING: 0,
+    InfusionStatus.STOPPED: 1,
+    InfusionStatus.PLANNED: 2,
+    None: 3,
+    InfusionStatus.DISCHARGED: 4,
+}
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight of a clinic day, as an aware time."""
+    return datetime.combine(day, time.min, tzinfo=clock.clinic_zone())
+
+
+def is_checklist_to_do(finding: Finding) -> bool:
+    """The gate's 'no checklist yet for this visit': the next step, not a safety block."""
+    return finding.rule == "INF-CHECKLIST" and finding.evidence.get("reasons") == ["missing"]
+
+
+@dataclass
+class Clearance:
+    """The gate's answer, split into what truly blocks and what is simply the next step."""
+
+    cleared: bool
+    blocking: list[Finding] = field(default_factory=list)
+    overridden: list[Finding] = field(default_factory=list)
+    checklist_to_do: bool = False
+
+    @classmethod
+    def of(cls, gate: GateResult | None) -> "Clearance | None":
+        if gate is None:
+            return None
+        blocking = [f for f in gate.blocking if not is_checklist_to_do(f)]
+        return cls(
+            cleared=gate.cleared,
+            blocking=blocking,
+            overridden=list(gate.overridden),
+            checklist_to_do=len(blocking) < len(gate.blocking),
+        )
+
+
+@dataclass
+class TodayRow:
+    patient: Patient
+    due_on: date | None
+    days_overdue: int
+    visit: Infusion | None
+    bags: list[DosePreparation]
+    clearance: Clearance | None
+
+    @property
+    def status(self) -> str | None:
+        return self.visit.status if self.visit else None
+
+
+def _due_on(patient: Patient) -> date | None:
+    last = patient.last_started_at  # type: ignore[attr-defined]
+    if last is None:
+        return patient.treatment_start
+    return last.astimezone(clock.clinic_zone()).date() + timedelta(weeks=patient.schedule_weeks)
+
+
+def todays_infusion_list(*, today: date | None = None) -> list[TodayRow]:
+    """Patients due today or overdue, or with an infusion under way or done today.
+
+    Due = the last infusion's start + schedule_weeks x 7 days (the treatment start before
+    the first infusion). Discontinued courses are not due; suspended ones show, not cleared.
+    """
+    today = today or clock.clinic_today()
+    midnight = start_of_day(today)
+    last_start = Subquery(
+        Infusion.objects.filter(patient=OuterRef("pk"), started_at__isnull=False)
+        .order_by("-started_at")
+        .values("started_at")[:1]
+    )
+    under_way = Exists(Infusion.objects.filter(patient=OuterRef("pk"), status__in=IN_PROGRESS))
+    done_today = Exists(
+        Infusion.objects.filter(
+            patient=OuterRef("pk"),
+            status=InfusionStatus.DISCHARGED,
+            discharged_at__gte=midnight,
+        )
+    )
+    # Due on or before today <=> the last start fell before the day after (today - schedule).
+    due_after = {
+        weeks: start_of_day(today - timedelta(weeks=weeks) + timedelta(days=1)) for weeks in (4, 6)
+    }
+    due = Q(last_started_at__isnull=True, treatment_start__lte=today) | (
+        Q(schedule_weeks=4, last_started_at__lt=due_after[4])
+        | Q(schedule_weeks=6, last_started_at__lt=due_after[6])
+    )
+    patients = list(
+        Patient.objects.annotate(
+            last_started_at=last_start, under_way=under_way, done_today=done_today
+        )
+        .filter(
+            Q(under_way=True)
+            | Q(done_today=True)
+            | (due & ~Q(treatment_status=TreatmentStatus.DISCONTINUED))
+        )
+        .prefetch_related(
+            Prefetch(
+                "infusions",
+                queryset=Infusion.objects.filter(
+                    Q(status__in=IN_PROGRESS)
+                    | Q(status=InfusionStatus.DISCHARGED, discharged_at__gte=midnight)
+                )
+                .select_related("preparation")
+                .order_by("-created_at"),
+                to_attr="todays_infusions",
+            ),
+            Prefetch(
+                "preparations",
+                queryset=DosePreparation.objects.filter(
+                    status=PreparationStatus.READY, infusion__isnull=True
+                ).order_by("expires_at"),
+                to_attr="unassigned_bags",
+            ),
+        )
+    )
+    gates = clearances_for([p.id for p in patients]) if patients else {}
+    rows = []
+    for patient in patients:
+        visits = patient.todays_infusions  # type: ignore[attr-defined]
+        in_progress = [v for v in visits if v.status in IN_PROGRESS]
+        visit = in_progress[0] if in_progress else (visits[0] if visits else None)
+        due_on = _due_on(patient)
+        rows.append(
+            TodayRow(
+                patient=patient,
+                due_on=due_on,
+                days_overdue=max(0, (today - due_on).days) if due_on else 0,
+                visit=visit,
+                bags=patient.unassigned_bags,  # type: ignore[attr-defined]
+                clearance=Clearance.of(gates.get(str(patient.id))),
+            )
+        )
+    rows.sort(
+        key=lambda row: (
+            _ROW_ORDER[row.status],
+            -row.days_overdue,
+            row.patient.family_name,
+            row.patient.given_name,
+        )
+    )
+    return rows
+
+
+def checklist_page(patient_id: UUID | str) -> Patient:
+    """A patient with the bags a checklist may name: ready and not given to another infusion."""
+    return Patient.objects.prefetch_related(
+        Prefetch(
+            "preparations",
+            queryset=DosePreparation.objects.filter(
+                status=PreparationStatus.READY, infusion__isnull=True
+            ).order_by("expires_at"),
+            to_attr="unassigned_bags",
+        )
+    ).get(pk=patient_id)
+
+
+def infusion_page(infusion_id: UUID | str) -> tuple[Infusion, Clearance | None]:
+    """One infusion with its patient, bag, checklist and reactions; the gate while planned."""
+    infusion = (
+        Infusion.objects.select_related("patient", "preparation", "checklist", "nurse")
+        .prefetch_related("reactions")
+        .get(pk=infusion_id)
+    )
+    clearance = None
+    if infusion.status == InfusionStatus.PLANNED:
+        clearance = Clearance.of(
+            clearance_for(
+                infusion.patient_id,
+                infusion_id=infusion.id,
+                preparation_id=infusion.preparation_id,
+            )
+        )
+    return infusion, clearance
+
+
+def bag_board(*, today: date | None = None) -> QuerySet[DosePreparation]:
+    """Today's bags, and any older bag still waiting to be used, soonest expiry first."""
+    midnight = start_of_day(today or clock.clinic_today())
+    return (
+        DosePreparation.objects.filter(
+            Q(prepared_at__gte=midnight) | Q(status=PreparationStatus.READY)
+        )
+        .select_related("patient", "infusion")
+        .order_by("expires_at", "prepared_at")
+    )
+
+
+def preparation_patients() -> QuerySet[Patient]:
+    """Whom a pharmacist may prepare a bag for: every course not discontinued."""
+    return Patient.objects.exclude(treatment_status=TreatmentStatus.DISCONTINUED).order_by(
+        "family_name", "given_name", "mrn"
+    )

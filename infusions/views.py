@@ -1,0 +1,354 @@
+"""The nurse's pages (today's list, checklist, infusion) and the pharmacist's (bags)."""
+
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from alerts.profile import active_config
+from natalizumab_monitor import clock
+from natalizumab_monitor.access import is_htmx, role_required
+from natalizumab_monitor.errors import Conflict, GateRefused
+from natalizumab_monitor.roles import NURSE, PHARMACIST
+from patients.models import Patient
+
+from . import page_selectors, page_services, services
+from .forms import ChecklistForm, DiscardForm, PreparationForm, ReactionForm, VersionForm
+from .models import DosePreparation, Infusion, ReactionSeverity
+
+
+def finding_messages(blocking: Any) -> list[dict[str, str]]:
+    """Blocking findings as plain words, whether the gate gave models or API dicts."""
+    shown = []
+    for finding in blocking or ():
+        if isinstance(finding, dict):
+            shown.append({"rule": finding.get("rule", ""), "message": finding.get("message", "")})
+        else:
+            shown.append({"rule": finding.rule, "message": finding.message})
+    return shown
+
+
+# --- Nurse -----------------------------------------------------------------------------------
+
+
+@role_required(NURSE)
+def today(request: HttpRequest) -> HttpResponse:
+    rows = page_selectors.todays_infusion_list()
+    return render(request, "infusions/today.html", {"rows": rows, "today": clock.clinic_today()})
+
+
+@role_required(NURSE)
+def checklist(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    try:
+        patient = page_selectors.checklist_page(patient_id)
+    except Patient.DoesNotExist as missing:
+        raise Http404 from missing
+    bags = patient.unassigned_bags  # type: ignore[attr-defined]
+    form = ChecklistForm(request.POST or None, bags=bags)
+    if request.method == "POST" and form.is_valid():
+        try:
+            infusion = services.create_infusion(
+                patient=patient,
+                preparation=form.cleaned_data["preparation"],
+                checklist=form.answers(),
+                user=request.user,
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            if infusion.checklist and infusion.checklist.needs_clearance:
+                messages.warning(
+                    request,
+                    "The infusion is on hold: an answer needs a prescriber's clearance before "
+                    "it may start. Contact the prescribing neurologist.",
+                )
+            else:
+                messages.success(request, "Checklist recorded: the infusion is planned.")
+            return redirect("infusions:infusion", infusion_id=infusion.id)
+    return render(
+        request,
+        "infusions/checklist.html",
+        {"patient": patient, "form": form, "bags": bags},
+        status=200 if form.is_bound is False or form.is_valid() else 400,
+    )
+
+
+def _infusion_or_404(infusion_id: UUID) -> tuple[Infusion, page_selectors.Clearance | None]:
+    try:
+        return page_selectors.infusion_page(infusion_id)
+    except Infusion.DoesNotExist as missing:
+        raise Http404 from missing
+
+
+def _infusion_context(
+    infusion: Infusion,
+    clearance: page_selectors.Clearance | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    config = active_config()
+    context: dict[str, Any] = {
+        "infusion": infusion,
+        "patient": infusion.patient,
+        "clearance": clearance,
+        "reactions": list(infusion.reactions.all()),
+        "reaction_form": extra.pop("reaction_form", None) or ReactionForm(),
+        "min_minutes": config.infusion_min_minutes,
+        "observation_minutes": config.observation_minutes,
+        "now": clock.now(),
+    }
+    if infusion.started_at:
+        context["earliest_stop"] = infusion.started_at + timedelta(
+            minutes=config.infusion_min_minutes
+        )
+    if infusion.ended_at:
+        context["observation_ends"] = infusion.ended_at + timedelta(
+            minutes=config.observation_minutes
+        )
+    context["severe_reaction"] = any(
+        r.severity == ReactionSeverity.SEVERE for r in context["reactions"]
+    )
+    context.update(extra)
+    return context
+
+
+def _infusion_response(
+    request: HttpRequest, infusion_id: UUID, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The whole page, or only its action panel for htmx (which swaps 200 answers only)."""
+    infusion, clearance = _infusion_or_404(infusion_id)
+    context = _infusion_context(infusion, clearance, **extra)
+    if is_htmx(request):
+        return render(request, "infusions/_infusion_panel.html", {**context, "fragment": True})
+    return render(request, "infusions/infusion.html", context, status=status)
+
+
+@role_required(NURSE)
+def infusion(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
+    return _infusion_response(request, infusion_id)
+
+
+def _after_action(request: HttpRequest, infusion_id: UUID, done: str) -> HttpResponse:
+    messages.success(request, done)
+    if is_htmx(request):
+        return _infusion_response(request, infusion_id)
+    return redirect("infusions:infusion", infusion_id=infusion_id)
+
+
+def _problem(
+    request: HttpRequest, infusion_id: UUID, detail: str, blocking: Any = None, status: int = 409
+) -> HttpResponse:
+    return _infusion_response(
+        request,
+        infusion_id,
+        status=status,
+        problem={"detail": detail, "blocking": finding_messages(blocking)},
+    )
+
+
+def _version(request: HttpRequest) -> int | None:
+    form = VersionForm(request.POST)
+    return form.cleaned_data.get("version") if form.is_valid() else None
+
+
+def _run_action(
+    request: HttpRequest, infusion_id: UUID, action: Any, done: str, **kwargs: Any
+) -> HttpResponse:
+    target = get_object_or_404(Infusion, pk=infusion_id)
+    try:
+        action(infusion=target, version=_version(request), **kwargs)
+    except GateRefused as refused:
+        return _problem(request, infusion_id, refused.detail, refused.blocking)
+    except Conflict as conflict:
+        return _problem(request, infusion_id, conflict.detail)
+    except ValidationError as error:
+        return _problem(request, infusion_id, " ".join(error.messages), status=400)
+    return _after_action(request, infusion_id, done)
+
+
+@require_POST
+@role_required(NURSE)
+def start(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
+    return _run_action(
+        request,
+        infusion_id,
+        services.start_infusion,
+        "Infusion started.",
+        started_at=clock.now(),
+        user=request.user,
+    )
+
+
+@require_POST
+@role_required(NURSE)
+def stop(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
+    return _run_action(
+        request,
+        infusion_id,
+        services.stop_infusion,
+        "Infusion stopped: the observation period has begun.",
+        ended_at=clock.now(),
+    )
+
+
+@require_POST
+@role_required(NURSE)
+def discharge(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
+    return _run_action(
+        request,
+        infusion_id,
+        services.discharge_infusion,
+        "Patient discharged.",
+        discharged_at=clock.now(),
+    )
+
+
+@require_POST
+@role_required(NURSE)
+def cancel(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
+    target = get_object_or_404(Infusion, pk=infusion_id)
+    try:
+        page_services.cancel_infusion(infusion=target, user=request.user)
+    except Conflict as conflict:
+        return _problem(request, infusion_id, conflict.detail)
+    messages.success(request, "Infusion cancelled; its bag is marked discarded.")
+    return redirect("infusions:today")
+
+
+@require_POST
+@role_required(NURSE)
+def reaction(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
+    target = get_object_or_404(Infusion, pk=infusion_id)
+    form = ReactionForm(request.POST)
+    if form.is_valid():
+        try:
+            recorded = services.record_reaction(
+                infusion=target,
+                severity=form.cleaned_data["severity"],
+                symptoms=form.cleaned_data["all_symptoms"],
+                onset_at=form.cleaned_data["onset_at"],
+                user=request.user,
+            )
+        except Conflict as conflict:
+            form.add_error(None, conflict.detail)
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            if recorded.severity == ReactionSeverity.SEVERE:
+                done = "Severe reaction recorded: the infusion is stopped."
+            else:
+                done = "Reaction recorded."
+            return _after_action(request, infusion_id, done)
+    return _infusion_response(request, infusion_id, status=400, reaction_form=form)
+
+
+# --- Pharmacist ------------------------------------------------------------------------------
+
+
+@role_required(PHARMACIST)
+def bags(request: HttpRequest) -> HttpResponse:
+    config = active_config()
+    return render(
+        request,
+        "infusions/bags.html",
+        {
+            "bags": list(page_selectors.bag_board()),
+            "warn_seconds": config.prep_expiry_warning_minutes * 60,
+            "warn_minutes": config.prep_expiry_warning_minutes,
+            "room_hours": config.prep_stability_hours_room,
+            "fridge_hours": config.prep_stability_hours_refrigerated,
+            "now": clock.now(),
+        },
+    )
+
+
+@role_required(PHARMACIST)
+def prepare(request: HttpRequest) -> HttpResponse:
+    patients = page_selectors.preparation_patients()
+    initial = {}
+    if request.GET.get("patient"):
+        initial["patient"] = request.GET["patient"]
+    form = PreparationForm(request.POST or None, patients=patients, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.create_preparation(
+                patient=data["patient"],
+                dose_mg=data["dose_mg"],
+                diluent=data["diluent"],
+                diluent_volume_ml=data["diluent_volume_ml"],
+                prepared_at=data["prepared_at"],
+                storage=data["storage"],
+                frozen=data["frozen"],
+                shaken=data["shaken"],
+                user=request.user,
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, "Bag recorded; its stability countdown is on the board.")
+            return redirect("infusions:bags")
+    return render(
+        request,
+        "infusions/prepare.html",
+        {"form": form},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _bag_row(request: HttpRequest, bag_id: UUID, **extra: Any) -> HttpResponse:
+    bag = get_object_or_404(
+        DosePreparation.objects.select_related("patient", "infusion"), pk=bag_id
+    )
+    config = active_config()
+    return render(
+        request,
+        "infusions/_bag_row.html",
+        {
+            "bag": bag,
+            "warn_seconds": config.prep_expiry_warning_minutes * 60,
+            "now": clock.now(),
+            **extra,
+        },
+    )
+
+
+def _bag_action(
+    request: HttpRequest, bag_id: UUID, action: Any, done: str, **kwargs: Any
+) -> HttpResponse:
+    bag = get_object_or_404(DosePreparation, pk=bag_id)
+    try:
+        action(preparation=bag, user=request.user, **kwargs)
+    except Conflict as conflict:
+        problem = conflict.detail
+    except ValidationError as error:
+        problem = " ".join(error.messages)
+    else:
+        if is_htmx(request):
+            return _bag_row(request, bag_id, notice=done)
+        messages.success(request, done)
+        return redirect("infusions:bags")
+    if is_htmx(request):
+        return _bag_row(request, bag_id, problem=problem)
+    messages.error(request, problem)
+    return redirect("infusions:bags")
+
+
+@require_POST
+@role_required(PHARMACIST)
+def bag_used(request: HttpRequest, bag_id: UUID) -> HttpResponse:
+    return _bag_action(request, bag_id, page_services.mark_preparation_used, "Bag marked used.")
+
+
+@require_POST
+@role_required(PHARMACIST)
+def bag_discard(request: HttpRequest, bag_id: UUID) -> HttpResponse:
+    form = DiscardForm(request.POST)
+    reason = form.data.get("reason", "")
+    return _bag_action(
+        request, bag_id, page_services.discard_preparation, "Bag discarded.", reason=reason
+    )

@@ -1,0 +1,145 @@
+"""The neurologist's pages: the worklist, one patient's page, decisions and records."""
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from alerts.health import background_status
+from alerts.models import Severity
+from alerts.profile import active_config
+from alerts.rules import RULE_IDS
+from natalizumab_monitor import clock
+from natalizumab_monitor.access import is_htmx, role_required
+from natalizumab_monitor.errors import Conflict
+from natalizumab_monitor.record_pages import record_page
+from natalizumab_monitor.roles import NEUROLOGIST
+
+from . import page_selectors, services
+from .forms import (
+    DecisionForm,
+    EdssForm,
+    InfectionForm,
+    InfectionResolvedForm,
+    MedicationForm,
+    RelapseForm,
+)
+from .models import Infection, Patient
+
+
+@role_required(NEUROLOGIST)
+def worklist(request: HttpRequest) -> HttpResponse:
+    severity = request.GET.get("severity") or None
+    rule = request.GET.get("rule") or None
+    # An unknown filter value is ignored rather than matching nothing.
+    if severity not in Severity.values:
+        severity = None
+    if rule not in RULE_IDS:
+        rule = None
+    page = page_selectors.worklist(severity=severity, rule=rule, page=request.GET.get("page", 1))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "severity": severity or "",
+        "rule": rule or "",
+        "severities": Severity.choices,
+        "rules": page_selectors.worklist_rules(),
+        "query": query.urlencode(),
+        "now": clock.now(),
+    }
+    template = "patients/_worklist_results.html" if is_htmx(request) else "patients/worklist.html"
+    return render(request, template, context)
+
+
+def _detail_context(patient_id: UUID, **forms: Any) -> dict[str, Any]:
+    try:
+        page = page_selectors.patient_page(patient_id)
+    except Patient.DoesNotExist as missing:
+        raise Http404 from missing
+    standing_rules = sorted({alert.rule for alert in page.standing_alerts})
+    today = clock.clinic_today()
+    born = page.patient.birth_date
+    return {
+        "page": page,
+        "age": today.year - born.year - ((today.month, today.day) < (born.month, born.day)),
+        "infusions_given": sum(1 for i in page.infusions if i.started_at is not None),
+        "latest_labs": page.latest_labs,
+        "liver_multiple": format(active_config().liver_uln_multiple.normalize(), "f"),
+        "patient": page.patient,
+        "decision_form": forms.get("decision_form") or DecisionForm(standing_rules=standing_rules),
+        "background": background_status(),
+        "now": clock.now(),
+        "active_infections": [i for i in page.infections if i.resolved_on is None],
+        "resolve_problem": forms.get("resolve_problem"),
+    }
+
+
+@role_required(NEUROLOGIST)
+def detail(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    return render(request, "patients/detail.html", _detail_context(patient_id))
+
+
+@require_POST
+@role_required(NEUROLOGIST)
+def decide(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            decision = form.write(patient=patient, user=request.user)
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request, f"Decision recorded: {decision.get_action_display().lower()}."
+            )
+            return redirect("patients:detail", patient_id=patient.id)
+    context = _detail_context(patient_id, decision_form=form)
+    return render(request, "patients/detail.html", context, status=400)
+
+
+@require_POST
+@role_required(NEUROLOGIST)
+def infection_resolved(request: HttpRequest, patient_id: UUID, infection_id: UUID) -> HttpResponse:
+    infection = get_object_or_404(Infection, pk=infection_id, patient_id=patient_id)
+    form = InfectionResolvedForm(request.POST)
+    problem = None
+    if form.is_valid():
+        try:
+            services.update_infection(infection=infection, **form.cleaned_data)
+        except ValidationError as error:
+            problem = " ".join(error.messages)
+        except Conflict as conflict:
+            problem = conflict.detail
+        else:
+            messages.success(request, "Infection recorded as resolved.")
+            return redirect("patients:detail", patient_id=patient_id)
+    else:
+        problem = "Give the date the infection resolved."
+    context = _detail_context(patient_id, resolve_problem={"id": infection.id, "text": problem})
+    return render(request, "patients/detail.html", context, status=400)
+
+
+@role_required(NEUROLOGIST)
+def edss_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    return record_page(request, patient_id, EdssForm)
+
+
+@role_required(NEUROLOGIST)
+def relapse_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    return record_page(request, patient_id, RelapseForm)
+
+
+@role_required(NEUROLOGIST)
+def medication_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    return record_page(request, patient_id, MedicationForm)
+
+
+@role_required(NEUROLOGIST)
+def infection_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    return record_page(request, patient_id, InfectionForm)
