@@ -1,0 +1,64 @@
+"""Each role's main page on the demo data (manage.py loaddemo), as a ward tablet shows it.
+
+The screenshots land in a temporary folder; with UPDATE_SCREENSHOTS=1 they replace the ones
+in docs/screenshots/ that README.md shows.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from alerts.evaluation import evaluate_patients
+from patients.models import Patient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def sign_in(page: Page, url: str, username: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_each_roles_main_page_on_the_demo_data(
+    page: Page,
+    live_server,
+    make_user,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    make_user("nurse")  # the role groups, which a transactional test flushes, exist again
+    call_command("loaddemo", verbosity=0)
+    # Raise the demo's alerts here, whether or not a worker is listening.
+    evaluate_patients(Patient.objects.values_list("id", flat=True))
+    folder = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+
+    sign_in(page, live_server.url, "nurse")
+    expect(page.get_by_role("heading", name="Today's infusions")).to_be_visible()
+    expect(page.locator("tr", has_text="Mensah")).to_be_visible()
+    page.screenshot(path=folder / "nurse.png", full_page=True)
+
+    sign_in(page, live_server.url, "pharmacist")
+    expect(page.get_by_role("heading", name="Today's bags")).to_be_visible()
+    expect(page.locator("tr", has_text="Mensah")).to_contain_text("Ready")
+    page.screenshot(path=folder / "pharmacist.png", full_page=True)
+
+    sign_in(page, live_server.url, "neurologist")
+    expect(page.get_by_role("heading", name="Patients needing attention")).to_be_visible()
+    expect(page.locator("tr", has_text="Okafor")).to_contain_text("LIVER-3XULN")
+    page.screenshot(path=folder / "neurologist-worklist.png", full_page=True)
+
+    okafor = Patient.objects.get(mrn="DEMO-0001")
+    page.goto(f"{live_server.url}/patients/{okafor.id}/")
+    page.wait_for_function("() => window.Chart && Chart.getChart('chart-liver')")
+    page.screenshot(path=folder / "neurologist-patient.png", full_page=True)
+
+    for name in ("nurse", "pharmacist", "neurologist-worklist", "neurologist-patient"):
+        assert (folder / f"{name}.png").stat().st_size > 10_000
