@@ -1,5 +1,6 @@
 """The pipeline end to end: the API, Redis, and real Celery workers (subprocesses)."""
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -128,11 +129,15 @@ def test_a_worker_killed_in_the_middle_of_a_sweep_leaves_every_alert_exactly_onc
     assert raised_before_kill < len(patients)
 
     second = start_worker(**env)
-    wait_for(lambda: Heartbeat.objects.filter(name="sweep").exists(), timeout=60)
 
-    # The message of the killed task came back to the new worker (acks_late).
-    killed_task = first.output.split("Task alerts.tasks.sweep[")[1].split("]")[0]
-    assert f"alerts.tasks.sweep[{killed_task}] received" in second.output
+    # The message of the killed task comes back to the new worker (acks_late), and the sweep
+    # goes on from there to its end (a finished sweep returns its `started_at`).
+    received = re.findall(r"alerts\.tasks\.sweep\[([0-9a-f-]+)\] received", first.output)
+    [killed_task] = [task for task in received if f"[{task}] succeeded" not in first.output]
+    redelivered = f"alerts.tasks.sweep[{killed_task}] received"
+    wait_for(lambda: redelivered in second.output, timeout=60)
+    wait_for(lambda: "'started_at'" in second.output.split(redelivered)[1], timeout=60)
+    assert Heartbeat.objects.filter(name="sweep").exists()
 
     keys = Counter(Alert.objects.values_list("dedup_key", flat=True))
     assert set(keys) == expected
