@@ -137,7 +137,10 @@ def _prepare(events: int) -> tuple[str, list[str]]:
 
 
 def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+    # Banners to /dev/null; warnings and errors (stderr) stay on the terminal.
+    return subprocess.Popen(  # noqa: S603 - fixed argv
+        command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
+    )
 
 
 def _free_port() -> int:
