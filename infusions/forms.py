@@ -72,10 +72,11 @@ def yes_no(label: str) -> forms.TypedChoiceField:
 def bag_label(bag: DosePreparation) -> str:
     expires = timezone.localtime(bag.expires_at, clock.clinic_zone())
     prepared = timezone.localtime(bag.prepared_at, clock.clinic_zone())
+    dose = format(bag.dose_mg.normalize(), "f")
+    volume = format(bag.diluent_volume_ml.normalize(), "f")
     return (
-        f"{bag.dose_mg:f} mg in {bag.diluent_volume_ml:f} mL {bag.diluent}, prepared "
-        f"{prepared:%H:%M}, {bag.get_storage_display().lower()}, usable until "
-        f"{expires:%d %b %H:%M}"
+        f"{dose} mg in {volume} mL {bag.diluent}, prepared {prepared:%H:%M}, "
+        f"{bag.get_storage_display()}, usable until {expires:%d %b %H:%M}"
     )
 
 

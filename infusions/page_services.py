@@ -6,6 +6,7 @@ Kept apart from services.py, which the API owns; each is one transaction, like t
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from natalizumab_monitor import clock
 from natalizumab_monitor.errors import Conflict
 from natalizumab_monitor.services import Problems
 
@@ -57,6 +58,8 @@ def mark_preparation_used(
         raise Conflict(f"The bag is already {bag.status}.")
     if _assigned_infusion(bag) is not None:
         raise Conflict("The bag belongs to a planned infusion: starting it marks the bag used.")
+    if bag.expires_at <= clock.now():
+        raise Conflict("The bag is past its stability limit: discard it.")
     bag.status = PreparationStatus.USED
     bag.save(update_fields=["status", "updated_at"])
     return bag

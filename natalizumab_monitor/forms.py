@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
+from . import clock
 from .errors import Conflict
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -66,10 +67,25 @@ def _prefixed(field: str, message: str) -> str:
 
 
 class RecordForm(PageForm):
-    """A form that records one clinical record of a patient through its service."""
+    """A form that records one clinical record of a patient through its service.
+
+    Dates and times start at today and now (clinic time): most records are entered the day
+    they happen.
+    """
 
     title = ""
     success_message = "Recorded."
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        local_now = clock.now().astimezone(clock.clinic_zone())
+        for field in self.fields.values():
+            if not field.required:
+                continue
+            if isinstance(field, forms.DateTimeField):
+                field.initial = local_now.strftime(DATETIME_LOCAL)
+            elif isinstance(field, forms.DateField):
+                field.initial = local_now.date()
 
     def write(self, *, patient: Any, user: Any) -> Any:
         raise NotImplementedError

@@ -5,6 +5,11 @@
 (function () {
   "use strict";
   document.addEventListener("htmx:afterSwap", function (event) {
+    // The page's own messages told of the last full load; the fragment brings its own.
+    var stale = document.querySelector("#main > .messages");
+    if (stale) {
+      stale.remove();
+    }
     var swapped = event.detail && event.detail.elt;
     if (!swapped || !swapped.isConnected) {
       swapped = document.getElementById(event.target.id) || event.target;

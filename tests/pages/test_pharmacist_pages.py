@@ -130,3 +130,13 @@ def test_a_bag_is_marked_used_unless_an_infusion_will_use_it(pharmacist: Client)
     assert "starting it marks the bag used" in response.content.decode()
     planned.preparation.refresh_from_db()
     assert planned.preparation.status == PreparationStatus.READY
+
+
+def test_an_expired_bag_cannot_be_marked_used(pharmacist: Client) -> None:
+    expired = make_preparation(make_patient(), prepared_at=clock.now() - timedelta(hours=9))
+    response = pharmacist.post(
+        reverse("infusions:bag_used", args=[expired.id]), HTTP_HX_REQUEST="true"
+    )
+    assert "past its stability limit: discard it" in response.content.decode()
+    expired.refresh_from_db()
+    assert expired.status == PreparationStatus.READY
