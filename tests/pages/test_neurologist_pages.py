@@ -10,7 +10,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from alerts.models import AlertStatus
+from alerts.health import SWEEP, TIMERS
+from alerts.models import AlertStatus, Heartbeat
 from labs.models import AntibodyTest, LabResult
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import NEUROLOGIST
@@ -319,3 +320,16 @@ def test_record_forms_save_through_the_services(neurologist: Client) -> None:
     )
     infection.refresh_from_db()
     assert infection.resolved_on == clock.clinic_today()
+
+
+def test_the_patient_page_shows_when_the_background_checks_last_ran(neurologist: Client) -> None:
+    patient = make_patient()
+    sweep = clock.now().replace(hour=2, minute=5, second=0, microsecond=0) - timedelta(days=1)
+    Heartbeat.objects.create(name=SWEEP, last_run_at=sweep)
+    Heartbeat.objects.create(name=TIMERS, last_run_at=clock.now())
+
+    page = neurologist.get(reverse("patients:detail", args=[patient.id])).content.decode()
+
+    shown = sweep.astimezone(clock.clinic_zone())
+    assert f'last sweep: <time datetime="{shown.isoformat()}">{shown:%-d %b %H:%M}</time>' in page
+    assert "last timers run: <time" in page

@@ -264,3 +264,20 @@ def test_a_reaction_without_a_symptom_is_refused_beside_the_field(nurse: Client)
     assert response.status_code == 400
     assert 'id="id_symptoms-error"' in page
     assert not infusion.reactions.exists()
+
+
+def test_a_planned_infusion_is_cancelled_and_its_bag_discarded(
+    nurse: Client, users: dict[str, Any]
+) -> None:
+    patient = make_cleared_patient()
+    infusion = make_infusion(patient, checklist=make_checklist(patient, users[NURSE]))
+
+    response = nurse.post(reverse("infusions:cancel", args=[infusion.id]))
+
+    infusion.refresh_from_db()
+    infusion.preparation.refresh_from_db()
+    assert response["Location"] == reverse("infusions:today")
+    assert infusion.status == InfusionStatus.CANCELLED
+    assert infusion.preparation.status == PreparationStatus.DISCARDED
+    again = nurse.post(reverse("infusions:cancel", args=[infusion.id]))
+    assert again.status_code == 409
