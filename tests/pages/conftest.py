@@ -85,3 +85,9 @@ def make_cleared_patient(**fields: Any) -> Patient:
             collected_at=clock.now() - timedelta(days=5),
         )
     return patient
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # Page tests sign many users in; a slow hash only costs time here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
