@@ -13,6 +13,7 @@ from alerts.health import background_status
 from alerts.models import Severity
 from alerts.profile import active_config
 from alerts.rules import RULE_IDS
+from infusions.page_selectors import Clearance
 from natalizumab_monitor import clock
 from natalizumab_monitor.access import is_htmx, role_required
 from natalizumab_monitor.errors import Conflict
@@ -69,6 +70,8 @@ def _detail_context(patient_id: UUID, **forms: Any) -> dict[str, Any]:
         "age": today.year - born.year - ((today.month, today.day) < (born.month, born.day)),
         "infusions_given": sum(1 for i in page.infusions if i.started_at is not None),
         "latest_labs": page.latest_labs,
+        # The visit's checklist is the nurse's next step, not a reason to hold treatment.
+        "clearance": Clearance.of(page.clearance),
         "liver_multiple": format(active_config().liver_uln_multiple.normalize(), "f"),
         "patient": page.patient,
         "decision_form": forms.get("decision_form") or DecisionForm(standing_rules=standing_rules),

@@ -19,7 +19,7 @@ from patients.models import EdssAssessment, Infection, Medication, TreatmentStat
 from patients.page_selectors import WORKLIST_PAGE_SIZE
 from tests.factories import make_patient
 
-from .conftest import make_alert
+from .conftest import make_alert, make_cleared_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -333,3 +333,16 @@ def test_the_patient_page_shows_when_the_background_checks_last_ran(neurologist:
     shown = sweep.astimezone(clock.clinic_zone())
     assert f'last sweep: <time datetime="{shown.isoformat()}">{shown:%-d %b %H:%M}</time>' in page
     assert "last timers run: <time" in page
+
+
+def test_the_patient_page_says_whether_the_next_infusion_is_cleared(neurologist: Client) -> None:
+    cleared = make_cleared_patient()
+    suspended = make_cleared_patient(treatment_status=TreatmentStatus.SUSPENDED)
+
+    ok = neurologist.get(reverse("patients:detail", args=[cleared.id])).content.decode()
+    held = neurologist.get(reverse("patients:detail", args=[suspended.id])).content.decode()
+
+    assert 'Cleared</span> <span class="subtle">(after the visit\'s checklist)' in ok
+    assert "Why the next infusion is not cleared" not in ok
+    assert "Why the next infusion is not cleared" in held
+    assert "Treatment is suspended" in held
