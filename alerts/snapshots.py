@@ -5,6 +5,7 @@ same fixed number for a batch of patients.
 """
 
 from collections.abc import Iterable
+from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
@@ -63,6 +64,11 @@ def _patients_with_history() -> QuerySet[Patient]:
     )
 
 
+def _as_written(value: Decimal | None) -> Decimal | None:
+    """A stored Decimal without the column's padding: 128.0000 U/L is read as 128 U/L."""
+    return None if value is None else value.normalize()
+
+
 def _checklist(checklist: PreInfusionChecklist, infusion_id: UUID | None) -> ChecklistSnapshot:
     values = {name: getattr(checklist, name) for name in _CHECKLIST_FIELDS}
     return ChecklistSnapshot(**values, infusion_id=infusion_id)
@@ -115,9 +121,9 @@ def _snapshot(patient: Patient) -> PatientSnapshot:
         preparations=tuple(
             PreparationSnapshot(
                 id=bag.id,
-                dose_mg=bag.dose_mg,
+                dose_mg=_as_written(bag.dose_mg),
                 diluent=bag.diluent,
-                diluent_volume_ml=bag.diluent_volume_ml,
+                diluent_volume_ml=_as_written(bag.diluent_volume_ml),
                 prepared_at=bag.prepared_at,
                 storage=bag.storage,
                 room_temperature_since=bag.room_temperature_since,
@@ -135,10 +141,10 @@ def _snapshot(patient: Patient) -> PatientSnapshot:
             LabResultSnapshot(
                 id=lab.id,
                 analyte=lab.analyte,
-                value=lab.value,
+                value=_as_written(lab.value),
                 unit=lab.unit,
-                reference_low=lab.reference_low,
-                reference_high=lab.reference_high,
+                reference_low=_as_written(lab.reference_low),
+                reference_high=_as_written(lab.reference_high),
                 collected_at=lab.collected_at,
             )
             for lab in patient.lab_results.all()
@@ -148,7 +154,7 @@ def _snapshot(patient: Patient) -> PatientSnapshot:
                 id=test.id,
                 target=test.target,
                 result=test.result,
-                index=test.index,
+                index=_as_written(test.index),
                 collected_at=test.collected_at,
             )
             for test in patient.antibody_tests.all()

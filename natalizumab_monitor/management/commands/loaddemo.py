@@ -25,7 +25,7 @@ from infusions.models import (
 from labs.models import AntibodyTest, LabResult, MriStudy
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import NEUROLOGIST, NURSE, PHARMACIST
-from patients.models import EdssAssessment, Patient, Relapse
+from patients.models import EdssAssessment, Patient, Relapse, TreatmentDecision
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - embedded demo only, printed by `make run`
 DEMO_USERS = {"nurse": NURSE, "pharmacist": PHARMACIST, "neurologist": NEUROLOGIST}
@@ -165,7 +165,10 @@ class Command(BaseCommand):
             pregnant=demo.pregnant,
             prior_immunosuppressants=demo.prior_immunosuppressants,
         )
-        self._baseline_and_monitoring(patient, start, today)
+        # The antibody-positive patient's routine tests stop before the first positive.
+        ada_until = today - timedelta(weeks=11) if demo.mrn == "DEMO-0002" else today
+        self._baseline_and_monitoring(patient, start, today, ada_until)
+        self._reauthorizations(patient, start, today, staff[NEUROLOGIST])
         self._infusions(patient, start, today, staff)
         if demo.mrn == "DEMO-0001":
             self._lab(patient, "ALT", today - timedelta(days=2), value="128")
@@ -200,7 +203,9 @@ class Command(BaseCommand):
                 prepared_by=staff[PHARMACIST],
             )
 
-    def _baseline_and_monitoring(self, patient: Patient, start: date, today: date) -> None:
+    def _baseline_and_monitoring(
+        self, patient: Patient, start: date, today: date, ada_until: date
+    ) -> None:
         # Baseline before the first infusion, then on schedule.
         day = start - timedelta(days=7)
         while day <= today:
@@ -217,7 +222,7 @@ class Command(BaseCommand):
                 )
             day += timedelta(days=91)
         day = start + timedelta(days=84)
-        while day <= today - timedelta(days=60):
+        while day <= ada_until:
             AntibodyTest.objects.create(
                 patient=patient, target="natalizumab", result="negative", collected_at=_at(day)
             )
@@ -231,6 +236,21 @@ class Command(BaseCommand):
                 new_or_enlarging_t2_lesions=0,
             )
             day += timedelta(days=365)
+
+    def _reauthorizations(
+        self, patient: Patient, start: date, today: date, neurologist: Any
+    ) -> None:
+        # The six-monthly reauthorization (REMS-REAUTH), a week before it falls due.
+        day = start + timedelta(days=175)
+        while day <= today:
+            TreatmentDecision.objects.create(
+                patient=patient,
+                action="reauthorize",
+                reason="Six-monthly review: continue.",
+                decided_by=neurologist,
+                decided_at=_at(day, 11),
+            )
+            day += timedelta(days=182)
 
     def _infusions(self, patient: Patient, start: date, today: date, staff: dict[str, Any]) -> None:
         day = start
