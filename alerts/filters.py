@@ -2,6 +2,8 @@
 
 import django_filters
 
+from natalizumab_monitor.filters import ZonedDateTimeFilter
+
 from .models import Alert, AlertStatus, Severity
 
 
@@ -10,7 +12,7 @@ class AlertFilter(django_filters.FilterSet):
     rule = django_filters.CharFilter(help_text="A rule id, e.g. LIVER-3XULN.")
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
     status = django_filters.ChoiceFilter(choices=AlertStatus.choices)
-    updated_after = django_filters.IsoDateTimeFilter(
+    updated_after = ZonedDateTimeFilter(
         field_name="updated_at", lookup_expr="gt", help_text="Changed after this time."
     )
 

@@ -49,7 +49,9 @@ class PreparationSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="expired: ready but past expires_at.",
     )
-    prepared_by = serializers.CharField(source="prepared_by.username", read_only=True)
+    prepared_by = serializers.CharField(
+        source="prepared_by.username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = DosePreparation

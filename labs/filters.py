@@ -1,14 +1,13 @@
 """Query filters of the lab, antibody and MRI endpoints."""
 
-import django_filters
-
+from natalizumab_monitor.filters import ZonedDateTimeFilter
 from patients.filters import PatientRecordFilter
 
 from .models import AntibodyTest, LabResult, MriStudy
 
 
 class LabResultFilter(PatientRecordFilter):
-    collected_after = django_filters.IsoDateTimeFilter(field_name="collected_at", lookup_expr="gt")
+    collected_after = ZonedDateTimeFilter(field_name="collected_at", lookup_expr="gt")
 
     class Meta:
         model = LabResult
