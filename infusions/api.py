@@ -80,7 +80,11 @@ class PreparationInputSerializer(serializers.Serializer):
     dose_mg = NumberField(
         min_value=0, max_value=services.DOSE_MAX_MG, places=1, help_text="300 mg."
     )
-    diluent = TextField(max_length=40, help_text=f"{ACCEPTED_DILUENT} is the only one accepted.")
+    diluent = serializers.ChoiceField(
+        choices=[ACCEPTED_DILUENT],
+        error_messages={"invalid_choice": f"Natalizumab is diluted in {ACCEPTED_DILUENT} only."},
+        help_text=f"{ACCEPTED_DILUENT} is the only one accepted.",
+    )
     diluent_volume_ml = NumberField(
         min_value=0, max_value=services.VOLUME_MAX_ML, places=1, help_text="100 mL."
     )

@@ -9,7 +9,6 @@ from natalizumab_monitor.api import (
     FlagField,
     NumberField,
     RecordViewSet,
-    TextField,
     WholeNumberField,
     ZonedDateTimeField,
     record_schema,
@@ -18,9 +17,18 @@ from patients.api import patient_field
 
 from . import selectors, services
 from .filters import AntibodyTestFilter, LabResultFilter, MriStudyFilter
-from .models import Analyte, AntibodyResult, AntibodyTarget, AntibodyTest, LabResult, MriStudy
+from .models import (
+    UCUM_UNITS,
+    Analyte,
+    AntibodyResult,
+    AntibodyTarget,
+    AntibodyTest,
+    LabResult,
+    MriStudy,
+)
 
 LAB_VALUE_MAX = max(services.PLAUSIBLE_MAX.values())
+UNITS = sorted({unit for units in UCUM_UNITS.values() for unit in units})
 
 
 class LabResultSerializer(serializers.ModelSerializer):
@@ -51,8 +59,9 @@ class LabResultInputSerializer(serializers.Serializer):
         places=4,
         help_text="In `unit`; refused above what a lab could report for the analyte.",
     )
-    unit = TextField(
-        max_length=16,
+    unit = serializers.ChoiceField(
+        choices=UNITS,
+        error_messages={"invalid_choice": "{input!r} is not a UCUM unit of these analytes."},
         help_text="UCUM: U/L (ALT, AST); m[IU]/L or u[IU]/mL (TSH); pmol/L or ng/dL (FT4); "
         "10*9/L or 10*3/uL (NEUT, LYMPH, MONO, PLT).",
     )

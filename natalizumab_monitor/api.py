@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.utils.dateparse import parse_datetime
@@ -199,6 +200,11 @@ def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         return Response(_django_errors(exc), status=400)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {NON_FIELD_ERRORS: [f"The request body is larger than {limit} bytes."]}, 400
+        )
     if isinstance(exc, exceptions.ParseError):
         return Response({NON_FIELD_ERRORS: [str(exc.detail)]}, status=400)
     if isinstance(exc, Conflict):

@@ -2,14 +2,16 @@
 
 For each role, every operation gets generated requests through the WSGI app; every
 response must be no 5xx, carry a documented status code and match its documented schema.
-Path ids and referenced records are drawn from seeded records (and one unknown id), so
-the generated requests reach the services instead of stopping at a 404.
+Path ids and referenced records are drawn from seeded records (and one unknown id), and
+dates and times from around now, so that generated requests reach the services instead of
+stopping at a 404 or at a date in the year 2700.
 """
 
 import copy
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,6 +28,7 @@ from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from natalizumab_monitor import clock
 from tests.api.conftest import make_alert, planned_infusion
 from tests.factories import make_preparation
 
@@ -86,10 +89,26 @@ def _narrowed(raw: dict[str, Any], ids: dict[str, list[str]]) -> dict[str, Any]:
     for name, component in schema["components"]["schemas"].items():
         if not name.endswith("Request"):
             continue
+        properties = component.get("properties", {})
         for field in ("patient", "preparation"):
-            if field in component.get("properties", {}):
-                component["properties"][field] = {"type": "string", "enum": ids[field]}
+            if field in properties:
+                properties[field] = {"type": "string", "enum": ids[field]}
+        for field, definition in properties.items():
+            choices = _moments().get(definition.get("format", ""))
+            if choices:
+                nullable = {"nullable": True} if definition.get("nullable") else {}
+                properties[field] = {"type": "string", "enum": choices, **nullable}
     return schema
+
+
+def _moments() -> dict[str, list[str]]:
+    """Dates and times around now, mostly valid, so that orderings (start, stop) vary."""
+    now = clock.now()
+    ago = [timedelta(minutes=m) for m in (-60, 0, 1, 10, 45, 90, 600, 3000, 60 * 24 * 400)]
+    return {
+        "date-time": [(now - delta).isoformat() for delta in ago],
+        "date": [(now - delta).date().isoformat() for delta in ago] + ["1985-05-17", "2010-01-01"],
+    }
 
 
 @pytest.mark.django_db
