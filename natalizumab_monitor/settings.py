@@ -127,7 +127,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="monitor@localhost")
 
 # --- Clinical rules -------------------------------------------------------------------------
 # The profile of CLINICAL_RULES.md in force, and site overrides of single thresholds
-# (JSON object, e.g. RULE_OVERRIDES='{"grace_days": 7}').
+# (JSON object, e.g. RULE_OVERRIDES='{"reminder_grace_days": 7}').
 RULE_PROFILE = env("RULE_PROFILE")
 RULE_OVERRIDES = env.json("RULE_OVERRIDES", default={})
 

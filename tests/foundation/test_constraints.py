@@ -26,22 +26,28 @@ def refused(create: callable) -> bool:
 
 def test_edss_off_the_half_point_grid_is_refused() -> None:
     patient = make_patient()
-    assert refused(lambda: EdssAssessment.objects.create(
-        patient=patient, score=Decimal("7.3"), assessed_on=date(2026, 1, 5)
-    ))
-    assert refused(lambda: EdssAssessment.objects.create(
-        patient=patient, score=Decimal("10.5"), assessed_on=date(2026, 1, 5)
-    ))
-    EdssAssessment.objects.create(patient=patient, score=Decimal("7.5"), assessed_on=date(2026, 1, 5))
+    assert refused(
+        lambda: EdssAssessment.objects.create(
+            patient=patient, score=Decimal("7.3"), assessed_on=date(2026, 1, 5)
+        )
+    )
+    assert refused(
+        lambda: EdssAssessment.objects.create(
+            patient=patient, score=Decimal("10.5"), assessed_on=date(2026, 1, 5)
+        )
+    )
+    EdssAssessment.objects.create(
+        patient=patient, score=Decimal("7.5"), assessed_on=date(2026, 1, 5)
+    )
     assert patient.edss.count() == 1
 
 
 def test_infusion_ending_before_it_started_is_refused() -> None:
     patient = make_patient()
     started = clock.now() - timedelta(hours=2)
-    assert refused(lambda: make_infusion(
-        patient, started_at=started, ended_at=started - timedelta(minutes=1)
-    ))
+    assert refused(
+        lambda: make_infusion(patient, started_at=started, ended_at=started - timedelta(minutes=1))
+    )
     assert refused(lambda: make_infusion(patient, started_at=started, ended_at=started))
     infusion = make_infusion(patient, started_at=started, ended_at=started + timedelta(minutes=60))
     assert infusion.ended_at - infusion.started_at == timedelta(minutes=60)
@@ -51,9 +57,11 @@ def test_discharge_before_the_end_is_refused() -> None:
     patient = make_patient()
     started = clock.now() - timedelta(hours=3)
     ended = started + timedelta(minutes=65)
-    assert refused(lambda: make_infusion(
-        patient, started_at=started, ended_at=ended, discharged_at=ended - timedelta(minutes=5)
-    ))
+    assert refused(
+        lambda: make_infusion(
+            patient, started_at=started, ended_at=ended, discharged_at=ended - timedelta(minutes=5)
+        )
+    )
 
 
 def test_a_bag_serves_one_infusion_only() -> None:
@@ -93,10 +101,15 @@ def test_lab_reference_range_must_make_sense() -> None:
 
 def test_jcv_index_only_on_jcv_tests() -> None:
     patient = make_patient()
-    assert refused(lambda: AntibodyTest.objects.create(
-        patient=patient, target="natalizumab", result="positive", index=Decimal("1.2"),
-        collected_at=clock.now(),
-    ))
+    assert refused(
+        lambda: AntibodyTest.objects.create(
+            patient=patient,
+            target="natalizumab",
+            result="positive",
+            index=Decimal("1.2"),
+            collected_at=clock.now(),
+        )
+    )
 
 
 def test_decision_needs_a_reason_and_override_names_its_rule(django_user_model: type) -> None:
@@ -119,9 +132,17 @@ def test_second_standing_alert_with_the_same_dedup_key_is_refused() -> None:
 
     def alert(seq: int, status: str = "open") -> Alert:
         return Alert.objects.create(
-            patient=patient, rule="LIVER-3XULN", severity="critical", action="suspend",
-            status=status, message="ALT 128 U/L is 3.2 x ULN", source="doc", profile="document",
-            dedup_key=f"{patient.id}:LIVER-3XULN:lab-1", raised_at=clock.now(), feed_seq=seq,
+            patient=patient,
+            rule="LIVER-3XULN",
+            severity="critical",
+            action="suspend",
+            status=status,
+            message="ALT 128 U/L is 3.2 x ULN",
+            source="doc",
+            profile="document",
+            dedup_key=f"{patient.id}:LIVER-3XULN:lab-1",
+            raised_at=clock.now(),
+            feed_seq=seq,
             resolved_at=clock.now() if status == "resolved" else None,
         )
 
