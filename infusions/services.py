@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from alerts.profile import active_config
 from natalizumab_monitor import clock
 from natalizumab_monitor.errors import Conflict, GateRefused
 from natalizumab_monitor.services import (
@@ -14,7 +15,7 @@ from natalizumab_monitor.services import (
     check_time_not_future,
     lock_current_version,
 )
-from patients.models import Patient
+from patients.models import DecisionAction, Patient, TreatmentDecision
 
 from .gate import check_gate
 from .models import (
@@ -30,8 +31,6 @@ from .models import (
     Storage,
 )
 
-STABILITY_ROOM = timedelta(hours=8)
-STABILITY_REFRIGERATED = timedelta(hours=24)
 DOSE_MAX_MG = Decimal(1000)
 VOLUME_MAX_ML = Decimal(1000)
 SYMPTOMS_MAX = 20
@@ -41,13 +40,18 @@ CHECKLIST_ANSWERS = ("authorized", *PreInfusionChecklist.ANSWER_FIELDS)
 def preparation_expiry(
     prepared_at: datetime, storage: str, room_temperature_since: datetime | None
 ) -> datetime:
-    """The end of a bag's stability (PREP-STABILITY), counted from the time of dilution.
+    """The end of a bag's stability (PREP-STABILITY) under the rule profile in force.
 
-    A refrigerated bag that spent time at room temperature keeps the room-temperature limit.
+    Counted from the time of dilution; a refrigerated bag that spent time at room
+    temperature keeps the room-temperature limit (the engine's one definition).
     """
-    if storage == Storage.REFRIGERATED and room_temperature_since is None:
-        return prepared_at + STABILITY_REFRIGERATED
-    return prepared_at + STABILITY_ROOM
+    config = active_config()
+    hours = (
+        config.prep_stability_hours_refrigerated
+        if storage == Storage.REFRIGERATED and room_temperature_since is None
+        else config.prep_stability_hours_room
+    )
+    return prepared_at + timedelta(hours=hours)
 
 
 def _check_positive(problems: Problems, field: str, value: Decimal, maximum: Decimal) -> None:
@@ -191,7 +195,13 @@ def start_infusion(
     # The single call point of the infusion gate.
     gate = check_gate(infusion=infusion, at=started_at)
     if not gate.cleared:
-        raise GateRefused("The infusion may not start.", blocking=gate.blocking)
+        raise GateRefused(
+            "The infusion may not start.", blocking=[f.as_dict() for f in gate.blocking]
+        )
+    # An override covers one infusion: this one uses it up.
+    TreatmentDecision.objects.filter(
+        pk__in=gate.overrides_used, action=DecisionAction.OVERRIDE, consumed_at__isnull=True
+    ).update(consumed_at=started_at)
 
     bag = DosePreparation.objects.select_for_update().get(pk=infusion.preparation_id)
     bag.status = PreparationStatus.USED

@@ -302,6 +302,7 @@ class FindingSerializer(serializers.Serializer):
     evidence = serializers.DictField(help_text="The values that made the rule fire.")
     source = serializers.CharField()
     profile = serializers.CharField()
+    profile_version = serializers.CharField()
     dedup_key = serializers.CharField()
 
 

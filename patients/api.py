@@ -6,14 +6,17 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
+from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from alerts.clearance import clearance_for, findings_for
 from natalizumab_monitor.api import (
     ETAG,
     IF_MATCH,
     ApiViewSet,
+    FindingSerializer,
     FlagField,
     NumberField,
     RecordViewSet,
@@ -113,6 +116,30 @@ class PatientUpdateSerializer(PatientInputSerializer):
     version = VersionField()
 
 
+class FindingListSerializer(serializers.Serializer):
+    next = serializers.CharField(allow_null=True, help_text="Always null: one page.")
+    previous = serializers.CharField(allow_null=True, help_text="Always null: one page.")
+    results = FindingSerializer(many=True)
+
+
+class ClearanceQuerySerializer(serializers.Serializer):
+    infusion = serializers.UUIDField(required=False, help_text="A planned infusion to check.")
+    preparation = serializers.UUIDField(required=False, help_text="The bag to infuse.")
+
+
+class ClearanceSerializer(serializers.Serializer):
+    cleared = serializers.BooleanField()
+    blocking = FindingSerializer(many=True)
+    overridden = FindingSerializer(
+        many=True, help_text="Blocking findings an unused neurologist override covers."
+    )
+    overrides_used = serializers.ListField(
+        child=serializers.UUIDField(), help_text="The override decisions a start would use up."
+    )
+    profile = serializers.CharField()
+    profile_version = serializers.CharField()
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List patients", responses={200: PatientSerializer, **errors(400, 401, 403)}
@@ -139,6 +166,8 @@ class PatientViewSet(ApiViewSet):
     required_permissions = {
         "list": ("patients.view_patient",),
         "retrieve": ("patients.view_patient",),
+        "findings": ("patients.view_patient",),
+        "clearance": ("patients.view_patient",),
         "create": ("patients.add_patient",),
         "partial_update": ("patients.change_patient",),
     }
@@ -168,6 +197,33 @@ class PatientViewSet(ApiViewSet):
             patient=self.get_object(), if_match=if_match_version(request), **data
         )
         return self._respond(patient)
+
+    @extend_schema(
+        summary="Every finding the rules engine gives now (computed, no side effects)",
+        responses={200: FindingListSerializer, **errors(401, 403, 404)},
+    )
+    @action(detail=True, methods=["get"])
+    def findings(self, request: Request, pk: str) -> Response:
+        patient = self.get_object()
+        results = [finding.as_dict() for finding in findings_for(patient.pk)]
+        return Response({"next": None, "previous": None, "results": results})
+
+    @extend_schema(
+        summary="May this patient be infused now?",
+        parameters=[ClearanceQuerySerializer],
+        responses={200: ClearanceSerializer, **errors(400, 401, 403, 404)},
+    )
+    @action(detail=True, methods=["get"])
+    def clearance(self, request: Request, pk: str) -> Response:
+        patient = self.get_object()
+        query = ClearanceQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        gate = clearance_for(
+            patient.pk,
+            infusion_id=query.validated_data.get("infusion"),
+            preparation_id=query.validated_data.get("preparation"),
+        )
+        return Response(gate.as_dict())
 
 
 # --- Decisions ---------------------------------------------------------------------------
@@ -264,12 +320,31 @@ class MedicationInputSerializer(serializers.Serializer):
     )
 
 
+class MedicationStopSerializer(FixedFieldsMixin, serializers.Serializer):
+    fixed_fields = dict.fromkeys(
+        ("patient", "name", "category", "started_on"),
+        "Only stopped_on can change; record a new medication otherwise.",
+    )
+
+    stopped_on = serializers.DateField(
+        allow_null=True, help_text="The day it was stopped; null if it is taken again."
+    )
+
+
 @record_schema(MedicationInputSerializer, MedicationSerializer, summary="concomitant medications")
+@extend_schema_view(
+    partial_update=extend_schema(
+        summary="Record the day a medication was stopped",
+        request=MedicationStopSerializer,
+        responses={200: MedicationSerializer, **errors(400, 401, 403, 404, 415)},
+    ),
+)
 class MedicationViewSet(RecordViewSet):
     required_permissions = {
         "list": ("patients.view_medication",),
         "retrieve": ("patients.view_medication",),
         "create": ("patients.add_medication",),
+        "partial_update": ("patients.change_medication",),
     }
     filterset_class = MedicationFilter
     output_serializer = MedicationSerializer
@@ -280,6 +355,11 @@ class MedicationViewSet(RecordViewSet):
 
     def record(self, **data: Any) -> Medication:
         return services.create_medication(**data)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        data = self.read_input(MedicationStopSerializer)
+        medication = services.stop_medication(medication=self.get_object(), **data)
+        return Response(MedicationSerializer(self.select().get(pk=medication.pk)).data)
 
 
 class InfectionSerializer(serializers.ModelSerializer):

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from alerts.rules import RULE_IDS
 from natalizumab_monitor import clock
 from natalizumab_monitor.services import (
     EARLIEST_DATE,
@@ -31,46 +32,6 @@ from .models import (
 )
 
 # The rule ids of CLINICAL_RULES.md, which an override or a confirmation names.
-RULE_IDS = frozenset(
-    {
-        "PREP-DILUENT",
-        "PREP-DOSE",
-        "PREP-STABILITY",
-        "PREP-HANDLING",
-        "INF-ROUTE",
-        "INF-DURATION",
-        "INF-OBSERVATION",
-        "INF-HYPERSENSITIVITY",
-        "INF-INTERVAL",
-        "INF-CHECKLIST",
-        "MED-IMMUNOSUPPRESSANT",
-        "INF-ACTIVE-INFECTION",
-        "PML-SUSPECTED",
-        "LIVER-3XULN",
-        "LIVER-DUE",
-        "THYROID-DUE",
-        "THYROID-ABNORMAL",
-        "CBC-NEUTROPHILS",
-        "CBC-PLATELETS",
-        "ADA-DUE",
-        "ADA-POSITIVE",
-        "ADA-PERSISTENT",
-        "JCV-DUE",
-        "PML-RISK",
-        "MRI-PML-SURVEILLANCE",
-        "MRI-DUE",
-        "MRI-ACTIVITY",
-        "EDSS-DUE",
-        "EDSS-PROGRESSION",
-        "RELAPSE",
-        "REMS-REAUTH",
-        "POP-PREGNANCY",
-        "POP-LACTATION",
-        "POP-PEDIATRIC",
-        "POP-ELDERLY",
-    }
-)
-
 PATIENT_FIELDS = (
     "mrn",
     "given_name",
@@ -267,6 +228,23 @@ def update_infection(
     infection.version += 1
     infection.save()
     return infection
+
+
+@transaction.atomic
+def stop_medication(*, medication: Medication, stopped_on: date | None) -> Medication:
+    """Record the day a medication was stopped (MED-IMMUNOSUPPRESSANT looks at it)."""
+    medication = (
+        Medication.objects.select_for_update().select_related("patient").get(pk=medication.pk)
+    )
+    problems = Problems()
+    check_record_date(problems, "stopped_on", stopped_on, medication.patient.birth_date)
+    started_on = medication.started_on
+    if stopped_on is not None and "stopped_on" not in problems and stopped_on < started_on:
+        problems.add("stopped_on", "Cannot be before started_on.")
+    problems.raise_if_any()
+    medication.stopped_on = stopped_on
+    medication.save(update_fields=["stopped_on", "updated_at"])
+    return medication
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from infusions.models import ACCEPTED_DILUENT, DosePreparation, Infusion, PreInfusionChecklist
+from labs.models import LabResult
 from natalizumab_monitor import clock
 from patients.models import Patient
 
@@ -55,3 +56,20 @@ def make_checklist(patient: Patient, asked_by: Any, **answers: Any) -> PreInfusi
 def make_infusion(patient: Patient, **fields: Any) -> Infusion:
     preparation = fields.pop("preparation", None) or make_preparation(patient)
     return Infusion.objects.create(patient=patient, preparation=preparation, **fields)
+
+
+def make_cleared_patient(**fields: Any) -> Patient:
+    """A patient the rules clear for an infusion: three days into treatment, liver baseline done."""
+    fields.setdefault("treatment_start", clock.clinic_today() - timedelta(days=3))
+    patient = make_patient(**fields)
+    for analyte in ("ALT", "AST"):
+        LabResult.objects.create(
+            patient=patient,
+            analyte=analyte,
+            value=Decimal(20),
+            unit="U/L",
+            reference_low=Decimal(7),
+            reference_high=Decimal(40),
+            collected_at=clock.now() - timedelta(days=5),
+        )
+    return patient

@@ -17,7 +17,13 @@ from labs.models import AntibodyTest, LabResult, MriStudy
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import sync_role_groups
 from patients.models import EdssAssessment, Infection, Medication, Patient, Relapse
-from tests.factories import make_checklist, make_infusion, make_patient, make_preparation
+from tests.factories import (
+    make_checklist,
+    make_cleared_patient,
+    make_infusion,
+    make_patient,
+    make_preparation,
+)
 
 
 def _restore_role_groups(app_config: AppConfig, **kwargs: Any) -> None:
@@ -66,7 +72,7 @@ def patient(db: None) -> Patient:
 @pytest.fixture
 def world(users: dict[str, User]) -> SimpleNamespace:
     """One patient with a record in every state an endpoint acts on."""
-    patient = make_patient()
+    patient = make_cleared_patient()
     nurse = users["nurse"]
     now = clock.now()
     running = planned_infusion(patient, nurse)
@@ -76,15 +82,19 @@ def world(users: dict[str, User]) -> SimpleNamespace:
     stopped.status = "stopped"
     stopped.started_at, stopped.ended_at = now - timedelta(hours=2), now - timedelta(minutes=61)
     stopped.save()
+    other_patient = make_patient()
     return SimpleNamespace(
         patient=patient,
-        other_patient=make_patient(),
+        other_patient=other_patient,
         preparation=make_preparation(patient),
         planned=planned_infusion(patient, nurse),
         running=running,
         stopped=stopped,
+        # Another patient's: an active infection would hold every start of this patient's.
         infection=Infection.objects.create(
-            patient=patient, description="Urinary tract infection", onset_on=clock.clinic_today()
+            patient=other_patient,
+            description="Urinary tract infection",
+            onset_on=clock.clinic_today(),
         ),
         alert=make_alert(patient),
         medication=Medication.objects.create(

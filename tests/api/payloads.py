@@ -32,6 +32,7 @@ def valid_body(world: SimpleNamespace, method: str, template: str) -> dict[str, 
             "onset_on": "2025-05-01",
         },
         ("PATCH", "/api/v1/infections/{id}/"): {"resolved_on": now.date().isoformat()},
+        ("PATCH", "/api/v1/medications/{id}/"): {"stopped_on": now.date().isoformat()},
         ("POST", "/api/v1/lab-results/"): {
             "patient": patient,
             "analyte": "AST",

@@ -152,7 +152,9 @@ def test_the_gate_refuses_a_patient_whose_treatment_is_not_active(
     assert response.status_code == 409
     body = response.json()
     assert body["detail"] and [f["rule"] for f in body["blocking"]] == ["INF-CHECKLIST"]
+    # API.md's finding shape, plus the version of the rule profile that raised it.
     assert set(body["blocking"][0]) == {
+        "profile_version",
         "rule",
         "severity",
         "action",
@@ -170,7 +172,8 @@ def test_the_gate_refuses_a_bag_expired_at_the_start(
     api_as: Callable[[str], APIClient], world: SimpleNamespace
 ) -> None:
     bag = world.planned.preparation
-    bag.expires_at = world.now - timedelta(minutes=1)
+    bag.prepared_at = world.now - timedelta(hours=8, minutes=1)  # room temperature: 8 h
+    bag.expires_at = bag.prepared_at + timedelta(hours=8)
     bag.save()
     nurse = api_as("nurse")
     response = _start(nurse, world.planned, world.now)
@@ -192,7 +195,8 @@ def test_the_gate_holds_a_yes_on_the_checklist_until_a_prescriber_clears_it(
     response = _start(nurse, planned, world.now)
     assert response.status_code == 409
     [finding] = response.json()["blocking"]
-    assert finding["rule"] == "INF-CHECKLIST" and finding["evidence"]["current_infection"]
+    assert finding["rule"] == "INF-CHECKLIST"
+    assert finding["evidence"]["yes_answers"] == ["current_infection"]
 
     checklist = planned.checklist
     checklist.cleared_by, checklist.cleared_at = users["neurologist"], clock.now()

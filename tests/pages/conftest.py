@@ -65,28 +65,6 @@ def make_alert(patient: Patient, **fields: Any) -> Alert:
     return alert
 
 
-def make_cleared_patient(**fields: Any) -> Patient:
-    """A patient the rules clear for an infusion: three days into treatment, liver baseline done."""
-    from decimal import Decimal
-
-    from labs.models import LabResult
-    from tests.factories import make_patient
-
-    fields.setdefault("treatment_start", clock.clinic_today() - timedelta(days=3))
-    patient = make_patient(**fields)
-    for analyte in ("ALT", "AST"):
-        LabResult.objects.create(
-            patient=patient,
-            analyte=analyte,
-            value=Decimal(20),
-            unit="U/L",
-            reference_low=Decimal(7),
-            reference_high=Decimal(40),
-            collected_at=clock.now() - timedelta(days=5),
-        )
-    return patient
-
-
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     # Page tests sign many users in; a slow hash only costs time here.

@@ -17,9 +17,9 @@ from natalizumab_monitor import clock
 from natalizumab_monitor.roles import NEUROLOGIST
 from patients.models import EdssAssessment, Infection, Medication, TreatmentStatus
 from patients.page_selectors import WORKLIST_PAGE_SIZE
-from tests.factories import make_patient
+from tests.factories import make_cleared_patient, make_patient
 
-from .conftest import make_alert, make_cleared_patient
+from .conftest import make_alert
 
 pytestmark = pytest.mark.django_db
 

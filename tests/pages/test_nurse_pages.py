@@ -14,9 +14,13 @@ from infusions.models import Infusion, InfusionStatus, PreparationStatus
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import NURSE
 from patients.models import TreatmentStatus
-from tests.factories import make_checklist, make_infusion, make_patient, make_preparation
-
-from .conftest import make_cleared_patient
+from tests.factories import (
+    make_checklist,
+    make_cleared_patient,
+    make_infusion,
+    make_patient,
+    make_preparation,
+)
 
 pytestmark = pytest.mark.django_db
 
