@@ -170,4 +170,3 @@ def test_the_label_profile_keeps_a_refrigerated_bag_48_hours(
         for name, bag in (("document", document), ("label", label))
     }
     assert hours == {"document": 24, "label": 48}
-
