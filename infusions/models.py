@@ -174,11 +174,14 @@ class Infusion(RecordModel):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["patient", "started_at"])]
+        indexes = [
+            models.Index(fields=["patient", "started_at"]),
+            # The every-minute timers look for observation windows ending and discharges.
+            models.Index(fields=["ended_at"]),
+            models.Index(fields=["discharged_at"]),
+        ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(route="iv-infusion"), name="infusion_route_iv_only"
-            ),
+            models.CheckConstraint(condition=Q(route="iv-infusion"), name="infusion_route_iv_only"),
             models.CheckConstraint(
                 condition=Q(ended_at__isnull=True)
                 | (Q(started_at__isnull=False) & Q(ended_at__gt=F("started_at"))),

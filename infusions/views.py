@@ -17,7 +17,7 @@ from natalizumab_monitor.errors import Conflict, GateRefused
 from natalizumab_monitor.roles import NURSE, PHARMACIST
 from patients.models import Patient
 
-from . import page_selectors, page_services, services
+from . import page_selectors, services
 from .forms import ChecklistForm, DiscardForm, PreparationForm, ReactionForm, VersionForm
 from .models import DosePreparation, Infusion, ReactionSeverity
 
@@ -212,7 +212,7 @@ def discharge(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
 def cancel(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
     target = get_object_or_404(Infusion, pk=infusion_id)
     try:
-        page_services.cancel_infusion(infusion=target, user=request.user)
+        services.cancel_infusion(infusion=target, user=request.user)
     except Conflict as conflict:
         return _problem(request, infusion_id, conflict.detail)
     messages.success(request, "Infusion cancelled; its bag is marked discarded.")
@@ -341,7 +341,7 @@ def _bag_action(
 @require_POST
 @role_required(PHARMACIST)
 def bag_used(request: HttpRequest, bag_id: UUID) -> HttpResponse:
-    return _bag_action(request, bag_id, page_services.mark_preparation_used, "Bag marked used.")
+    return _bag_action(request, bag_id, services.mark_preparation_used, "Bag marked used.")
 
 
 @require_POST
@@ -350,5 +350,5 @@ def bag_discard(request: HttpRequest, bag_id: UUID) -> HttpResponse:
     form = DiscardForm(request.POST)
     reason = form.data.get("reason", "")
     return _bag_action(
-        request, bag_id, page_services.discard_preparation, "Bag discarded.", reason=reason
+        request, bag_id, services.discard_preparation, "Bag discarded.", reason=reason
     )

@@ -1,20 +1,29 @@
 """Fixtures shared by every suite: users of each role and API clients that act as them."""
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from django.apps import AppConfig
 from django.contrib.auth.models import Group, Permission, User
+from django.db.models.signals import post_migrate
 from rest_framework.test import APIClient
 
 from natalizumab_monitor.roles import ROLES, sync_role_groups
 
 
-@pytest.fixture
-def make_user(db: None) -> Callable[..., User]:
-    # Transactional tests flush the tables, and with them the groups the migration made.
-    if Group.objects.filter(name__in=ROLES).count() != len(ROLES):
+def _restore_role_groups(app_config: AppConfig, **kwargs: Any) -> None:
+    """The flush after a transactional test re-runs post_migrate (permissions) but not the
+    data migration that made the role groups: make them again, as migrate did."""
+    if app_config.label == "alerts":
         sync_role_groups(Group, Permission)
 
+
+post_migrate.connect(_restore_role_groups, dispatch_uid="tests.restore_role_groups")
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
     def make(role: str, username: str | None = None) -> User:
         user = User.objects.create_user(
             username=username or f"{role}-{User.objects.count() + 1}", password="pw-for-tests-1"

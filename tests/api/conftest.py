@@ -6,16 +6,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.apps import AppConfig
-from django.contrib.auth.models import Group, Permission, User
-from django.db.models.signals import post_migrate
+from django.contrib.auth.models import User
 
 from alerts.models import Alert
 from alerts.services import save_alert_change
 from infusions.models import Infusion
 from labs.models import AntibodyTest, LabResult, MriStudy
 from natalizumab_monitor import clock
-from natalizumab_monitor.roles import sync_role_groups
 from patients.models import EdssAssessment, Infection, Medication, Patient, Relapse
 from tests.factories import (
     make_checklist,
@@ -24,16 +21,6 @@ from tests.factories import (
     make_patient,
     make_preparation,
 )
-
-
-def _restore_role_groups(app_config: AppConfig, **kwargs: Any) -> None:
-    """The flush after a transactional test re-runs post_migrate (permissions) but not the
-    data migration that made the role groups: make them again, as migrate did."""
-    if app_config.label == "alerts":
-        sync_role_groups(Group, Permission)
-
-
-post_migrate.connect(_restore_role_groups, dispatch_uid="tests.api.restore_role_groups")
 
 
 def make_alert(patient: Patient, **fields: Any) -> Alert:
