@@ -86,7 +86,9 @@ def test_a_gate_refusal_is_described_with_its_blocking_findings(schema: dict[str
     conflict = component(schema, response["content"]["application/json"]["schema"]["$ref"])
     assert {"detail", "blocking"} <= set(conflict["properties"])
     finding = component(schema, conflict["properties"]["blocking"]["items"]["$ref"])
+    # API.md's finding, plus the version of the rule profile that raised it.
     assert set(finding["properties"]) == {
+        "profile_version",
         "rule",
         "severity",
         "action",
