@@ -216,6 +216,10 @@ class DischargeInputSerializer(serializers.Serializer):
     version = VersionField()
 
 
+class ClearChecklistInputSerializer(serializers.Serializer):
+    note = TextField(max_length=2000, help_text="Why the prescriber clears the patient.")
+
+
 class ReactionInputSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=ReactionSeverity.choices)
     symptoms = serializers.ListField(
@@ -259,6 +263,7 @@ class InfusionViewSet(RecordViewSet):
         "stop": ("infusions.change_infusion",),
         "discharge": ("infusions.change_infusion",),
         "reactions": ("infusions.add_infusionreaction",),
+        "clear_checklist": ("infusions.change_preinfusionchecklist",),
     }
     filterset_class = InfusionFilter
     output_serializer = InfusionSerializer
@@ -313,6 +318,17 @@ class InfusionViewSet(RecordViewSet):
         infusion = services.discharge_infusion(
             infusion=self.get_object(), if_match=if_match_version(request), **data
         )
+        return self._respond(infusion)
+
+    @extend_schema(
+        summary="A prescriber clears a checklist whose answers hold the infusion (neurologist)",
+        request=ClearChecklistInputSerializer,
+        responses={200: InfusionSerializer, **errors(400, 401, 403, 404, 409, 415)},
+    )
+    @action(detail=True, methods=["post"], url_path="clear-checklist")
+    def clear_checklist(self, request: Request, pk: str) -> Response:
+        data = self.read_input(ClearChecklistInputSerializer)
+        infusion = services.clear_checklist(infusion=self.get_object(), user=request.user, **data)
         return self._respond(infusion)
 
     @extend_schema(

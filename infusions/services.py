@@ -216,6 +216,38 @@ def start_infusion(
 
 
 @transaction.atomic
+def clear_checklist(*, infusion: Infusion, user: AbstractBaseUser, note: str) -> Infusion:
+    """A prescriber clears the patient after a "yes" on the pre-infusion checklist.
+
+    "Not authorized" is not cleared here: a suspended course is resumed, an overdue
+    reauthorization is made, or a neurologist overrides.
+    """
+    infusion = Infusion.objects.select_for_update().get(pk=infusion.pk)
+    checklist = (
+        PreInfusionChecklist.objects.select_for_update().get(pk=infusion.checklist_id)
+        if infusion.checklist_id
+        else None
+    )
+    problems = Problems()
+    if not note.strip():
+        problems.add("note", "Say why the patient is cleared.")
+    problems.raise_if_any()
+    if infusion.status != InfusionStatus.PLANNED:
+        raise Conflict(f"The infusion is {infusion.status}; only a planned one is cleared.")
+    if checklist is None or not checklist.needs_clearance:
+        raise Conflict("The checklist holds nothing: there is nothing to clear.")
+    if checklist.cleared_at is not None:
+        raise Conflict("The checklist was cleared already.")
+    checklist.cleared_by = user
+    checklist.cleared_at = clock.now()
+    checklist.clearance_note = note.strip()
+    checklist.save(update_fields=["cleared_by", "cleared_at", "clearance_note", "updated_at"])
+    infusion.version += 1
+    infusion.save(update_fields=["version", "updated_at"])
+    return infusion
+
+
+@transaction.atomic
 def stop_infusion(
     *,
     infusion: Infusion,

@@ -56,9 +56,7 @@ class Patient(RecordModel):
                 condition=Q(treatment_status__in=TreatmentStatus.values),
                 name="patient_treatment_status_valid",
             ),
-            models.CheckConstraint(
-                condition=~Q(mrn=""), name="patient_mrn_not_blank"
-            ),
+            models.CheckConstraint(condition=~Q(mrn=""), name="patient_mrn_not_blank"),
         ]
 
     def __str__(self) -> str:
@@ -123,9 +121,7 @@ class ClinicalEventKind(models.TextChoices):
 class ClinicalEvent(RecordModel):
     """A clinical sign the rules act on that is not a lab or imaging result."""
 
-    patient = models.ForeignKey(
-        Patient, on_delete=models.PROTECT, related_name="clinical_events"
-    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="clinical_events")
     kind = models.CharField(max_length=20, choices=ClinicalEventKind.choices)
     observed_on = models.DateField()
     resolved_on = models.DateField(null=True, blank=True)
@@ -192,9 +188,7 @@ class TreatmentDecision(RecordModel):
     class Meta:
         ordering = ["decided_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(reason=""), name="decision_reason_required"
-            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="decision_reason_required"),
             models.CheckConstraint(
                 condition=~Q(action__in=["override", "confirm"]) | ~Q(rule=""),
                 name="decision_override_names_rule",

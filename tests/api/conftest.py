@@ -75,6 +75,8 @@ def world(users: dict[str, User]) -> SimpleNamespace:
         other_patient=other_patient,
         preparation=make_preparation(patient),
         planned=planned_infusion(patient, nurse),
+        # A third patient's visit whose checklist answered "yes": held for a prescriber.
+        held=planned_infusion(make_patient(), nurse, current_infection=True),
         running=running,
         stopped=stopped,
         # Another patient's: an active infection would hold every start of this patient's.

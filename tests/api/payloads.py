@@ -77,6 +77,7 @@ def valid_body(world: SimpleNamespace, method: str, template: str) -> dict[str, 
             },
         },
         ("POST", "/api/v1/infusions/{id}/start/"): {"started_at": now.isoformat()},
+        ("POST", "/api/v1/infusions/{id}/clear-checklist/"): {"note": "Cystitis treated"},
         ("POST", "/api/v1/infusions/{id}/stop/"): {"ended_at": now.isoformat()},
         ("POST", "/api/v1/infusions/{id}/discharge/"): {"discharged_at": now.isoformat()},
         ("POST", "/api/v1/infusions/{id}/reactions/"): {

@@ -9,7 +9,6 @@ from rest_framework.test import APIClient
 
 from infusions.models import DosePreparation, Infusion, InfusionReaction, PreInfusionChecklist
 from infusions.services import preparation_expiry
-from natalizumab_monitor import clock
 from tests.api.payloads import valid_body
 from tests.factories import make_preparation
 
@@ -198,9 +197,15 @@ def test_the_gate_holds_a_yes_on_the_checklist_until_a_prescriber_clears_it(
     assert finding["rule"] == "INF-CHECKLIST"
     assert finding["evidence"]["yes_answers"] == ["current_infection"]
 
-    checklist = planned.checklist
-    checklist.cleared_by, checklist.cleared_at = users["neurologist"], clock.now()
-    checklist.save()
+    clear = f"{INFUSIONS}{planned.pk}/clear-checklist/"
+    assert nurse.post(clear, {"note": "ok"}).status_code == 403
+    neurologist = api_as("neurologist")
+    assert neurologist.post(clear, {"note": "  "}).status_code == 400
+    cleared = neurologist.post(clear, {"note": "Cystitis treated, afebrile"})
+    assert cleared.status_code == 200
+    planned.checklist.refresh_from_db()
+    assert planned.checklist.cleared_by == users["neurologist"]
+    assert neurologist.post(clear, {"note": "again"}).status_code == 409
     assert _start(nurse, planned, world.now).status_code == 200
 
 

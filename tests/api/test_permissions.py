@@ -71,6 +71,7 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/infusions/{id}/stop/"): allowed(200, N),
     ("POST", "/api/v1/infusions/{id}/discharge/"): allowed(200, N),
     ("POST", "/api/v1/infusions/{id}/reactions/"): allowed(201, N),
+    ("POST", "/api/v1/infusions/{id}/clear-checklist/"): allowed(200, D),
     ("GET", "/api/v1/alerts/"): allowed(200, *EVERYONE),
     ("GET", "/api/v1/alerts/{id}/"): allowed(200, *EVERYONE),
     ("POST", "/api/v1/alerts/{id}/acknowledge/"): allowed(200, *CLINICAL),
@@ -83,7 +84,12 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
 def _target(world: SimpleNamespace, method: str, template: str) -> Any:
     """The record whose id fills {id}: one in the state the action needs."""
     resource, action = (template.split("/") + [""])[3], (template.split("/") + ["", ""])[5]
-    infusion_for = {"start": world.planned, "stop": world.running, "discharge": world.stopped}
+    infusion_for = {
+        "start": world.planned,
+        "stop": world.running,
+        "discharge": world.stopped,
+        "clear-checklist": world.held,
+    }
     by_resource = {
         "patients": world.patient,
         "medications": world.medication,

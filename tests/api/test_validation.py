@@ -52,6 +52,8 @@ def _url(world: SimpleNamespace, template: str) -> str:
         "/api/v1/infusions/{id}/stop/": world.running,
         "/api/v1/infusions/{id}/discharge/": world.stopped,
         "/api/v1/infusions/{id}/reactions/": world.running,
+        "/api/v1/infusions/{id}/clear-checklist/": world.held,
+        "/api/v1/medications/{id}/": world.medication,
         "/api/v1/alerts/{id}/resolve/": world.alert,
     }
     return template.replace("{id}", str(targets[template].pk)) if "{id}" in template else template
