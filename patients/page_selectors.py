@@ -24,7 +24,7 @@ from alerts.models import Alert, AlertStatus, Severity
 from alerts.profile import active_config
 from alerts.rules import GateResult, PmlRisk, check_infusion, pml_risk
 from alerts.snapshots import build_snapshot
-from infusions.models import Infusion, InfusionReaction
+from infusions.models import Infusion, InfusionReaction, InfusionStatus, PreInfusionChecklist
 from labs.models import AntibodyTest, LabResult, MriStudy
 from natalizumab_monitor import clock
 
@@ -123,6 +123,49 @@ class TimelineEntry:
 
 
 @dataclass
+class HeldVisit:
+    """A planned infusion its pre-infusion checklist holds until a prescriber clears it."""
+
+    infusion: Infusion
+    checklist: PreInfusionChecklist
+    yes_answers: list[str]  # the "yes" answers in plain words
+    not_authorized: bool  # clearing does not lift this: resume, reauthorize or override
+
+    @property
+    def clearable(self) -> bool:
+        return not self.not_authorized
+
+
+def held_visits(infusions: list[Infusion]) -> list[HeldVisit]:
+    """The planned infusions whose checklist answered "yes" and is not cleared yet.
+
+    Reads the infusions as loaded (checklist joined): no query of its own.
+    """
+    held = []
+    for infusion in infusions:
+        checklist = infusion.checklist
+        if infusion.status != InfusionStatus.PLANNED or checklist is None:
+            continue
+        if not checklist.needs_clearance or checklist.cleared_at is not None:
+            continue
+        answers = ["not authorized"] if not checklist.authorized else []
+        answers += [
+            str(PreInfusionChecklist._meta.get_field(name).verbose_name)
+            for name in PreInfusionChecklist.ANSWER_FIELDS
+            if getattr(checklist, name)
+        ]
+        held.append(
+            HeldVisit(
+                infusion=infusion,
+                checklist=checklist,
+                yes_answers=answers,
+                not_authorized=not checklist.authorized,
+            )
+        )
+    return held
+
+
+@dataclass
 class PatientPage:
     patient: Patient
     standing_alerts: list[Alert]
@@ -140,6 +183,7 @@ class PatientPage:
     latest_labs: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
     charts: dict[str, Any] = field(default_factory=dict)
+    held_visits: list[HeldVisit] = field(default_factory=list)
 
 
 def patient_page(patient_id: UUID | str) -> PatientPage:
@@ -155,7 +199,7 @@ def patient_page(patient_id: UUID | str) -> PatientPage:
         ),
         Prefetch(
             "infusions",
-            queryset=Infusion.objects.select_related("preparation", "checklist")
+            queryset=Infusion.objects.select_related("preparation", "checklist__asked_by")
             .prefetch_related(
                 Prefetch("reactions", queryset=InfusionReaction.objects.order_by("onset_at"))
             )
@@ -193,6 +237,7 @@ def patient_page(patient_id: UUID | str) -> PatientPage:
         pml=pml_risk(snapshot, now, config),
     )
     page.latest_labs = latest_labs(page.lab_results)
+    page.held_visits = held_visits(page.infusions)
     page.timeline = build_timeline(page)
     page.charts = build_charts(page, liver_multiple=config.liver_uln_multiple)
     return page

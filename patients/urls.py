@@ -21,4 +21,9 @@ urlpatterns = [
         views.infection_resolved,
         name="infection_resolved",
     ),
+    path(
+        "patients/<uuid:patient_id>/infusions/<uuid:infusion_id>/clear-checklist/",
+        views.clear_checklist,
+        name="clear_checklist",
+    ),
 ]

@@ -13,6 +13,8 @@ from alerts.health import background_status
 from alerts.models import Severity
 from alerts.profile import active_config
 from alerts.rules import RULE_IDS
+from infusions import services as infusion_services
+from infusions.models import Infusion
 from infusions.page_selectors import Clearance
 from natalizumab_monitor import clock
 from natalizumab_monitor.access import is_htmx, role_required
@@ -79,6 +81,8 @@ def _detail_context(patient_id: UUID, **forms: Any) -> dict[str, Any]:
         "now": clock.now(),
         "active_infections": [i for i in page.infections if i.resolved_on is None],
         "resolve_problem": forms.get("resolve_problem"),
+        # A held visit's note and error, when clearing it was refused: {"id", "note", "text"}.
+        "clear_problem": forms.get("clear_problem"),
     }
 
 
@@ -126,6 +130,30 @@ def infection_resolved(request: HttpRequest, patient_id: UUID, infection_id: UUI
         problem = "Give the date the infection resolved."
     context = _detail_context(patient_id, resolve_problem={"id": infection.id, "text": problem})
     return render(request, "patients/detail.html", context, status=400)
+
+
+@require_POST
+@role_required(NEUROLOGIST)
+def clear_checklist(request: HttpRequest, patient_id: UUID, infusion_id: UUID) -> HttpResponse:
+    """A prescriber clears a planned visit its pre-infusion checklist holds, with a note."""
+    infusion = get_object_or_404(Infusion, pk=infusion_id, patient_id=patient_id)
+    note = request.POST.get("note", "")
+    try:
+        infusion_services.clear_checklist(infusion=infusion, user=request.user, note=note)
+    except ValidationError as error:
+        text = " ".join(
+            error.message_dict.get("note", error.messages)
+            if hasattr(error, "error_dict")
+            else error.messages
+        )
+        problem = {"id": infusion.id, "note": note, "text": text}
+        context = _detail_context(patient_id, clear_problem=problem)
+        return render(request, "patients/detail.html", context, status=400)
+    except Conflict as conflict:
+        messages.error(request, f"Not cleared: {conflict.detail}")
+    else:
+        messages.success(request, "Checklist cleared: the visit is no longer held by it.")
+    return redirect("patients:detail", patient_id=patient_id)
 
 
 @role_required(NEUROLOGIST)

@@ -214,6 +214,54 @@ def test_the_patient_page_costs_the_same_for_5_and_200_records(
     assert few == many
 
 
+def held_visits(patient: Patient, n: int, nurse: User) -> None:
+    """n planned infusions whose checklist answered "yes", one in three "not authorized"."""
+    now = clock.now()
+    bags = DosePreparation.objects.bulk_create(
+        DosePreparation(
+            patient=patient,
+            dose_mg=Decimal(300),
+            diluent="0.9% NaCl",
+            diluent_volume_ml=Decimal(100),
+            prepared_at=now - timedelta(minutes=20),
+            expires_at=now + timedelta(hours=7),
+            storage="room",
+        )
+        for _ in range(n)
+    )
+    checklists = PreInfusionChecklist.objects.bulk_create(
+        PreInfusionChecklist(
+            patient=patient,
+            asked_by=nurse,
+            asked_at=now - timedelta(minutes=10),
+            authorized=i % 3 != 0,
+            new_neurological_symptoms=False,
+            immunocompromised=i % 2 == 0,
+            immunosuppressants_last_month=False,
+            current_infection=True,
+        )
+        for i in range(n)
+    )
+    Infusion.objects.bulk_create(
+        Infusion(patient=patient, preparation=bag, checklist=checklist)
+        for bag, checklist in zip(bags, checklists, strict=True)
+    )
+
+
+def test_the_patient_page_costs_the_same_for_5_and_200_held_visits(
+    client_as: Callable[[str | None], Client], users: dict[str, User]
+) -> None:
+    client = client_as(NEUROLOGIST)
+    small, large = patients(2)
+    held_visits(small, 5, users[NURSE])
+    held_visits(large, 200, users[NURSE])
+    few = client.get(reverse("patients:detail", args=[small.id])).content.decode()
+    assert few.count('class="held-visit"') == 5
+    few_queries = queries(client, reverse("patients:detail", args=[small.id]))
+    many = queries(client, reverse("patients:detail", args=[large.id]))
+    assert few_queries == many
+
+
 def due_today(group: list[Patient], nurse: User) -> None:
     """Each patient: last infusion 28 days ago, a ready bag and a planned infusion today."""
     for patient in group:
