@@ -6,12 +6,16 @@ Only bags still `ready` are checked: a used or discarded bag can no longer be in
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from . import sources
 from ._common import local_time_text
 from .config import RuleConfig, preparation_expires_at, stability_limit_hours
 from .findings import Finding, format_decimal, make_finding
 from .snapshot import PatientSnapshot, PreparationSnapshot
+
+# A bad bag is replaced, never overridden.
+bag_finding = partial(make_finding, overridable=False)
 
 
 def _ready_bags(snapshot: PatientSnapshot) -> list[PreparationSnapshot]:
@@ -41,8 +45,7 @@ def prep_diluent(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -
         if _normalised(prep.diluent) in accepted:
             continue
         findings.append(
-            make_finding(
-                overridable=False,  # a bad bag is replaced, never overridden
+            bag_finding(
                 patient_id=snapshot.id,
                 config=config,
                 rule="PREP-DILUENT",
@@ -74,8 +77,7 @@ def prep_dose(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -> l
         ):
             continue
         findings.append(
-            make_finding(
-                overridable=False,  # a bad bag is replaced, never overridden
+            bag_finding(
                 patient_id=snapshot.id,
                 config=config,
                 rule="PREP-DOSE",
@@ -141,8 +143,7 @@ def prep_stability(snapshot: PatientSnapshot, now: datetime, config: RuleConfig)
                 f"{minutes_left} min ({limit})"
             )
         findings.append(
-            make_finding(
-                overridable=False,  # a bad bag is replaced, never overridden
+            bag_finding(
                 patient_id=snapshot.id,
                 config=config,
                 rule="PREP-STABILITY",
@@ -172,8 +173,7 @@ def prep_handling(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) 
         if not faults:
             continue
         findings.append(
-            make_finding(
-                overridable=False,  # a bad bag is replaced, never overridden
+            bag_finding(
                 patient_id=snapshot.id,
                 config=config,
                 rule="PREP-HANDLING",

@@ -186,6 +186,7 @@ def test_the_engine_imports_no_django_and_reads_no_clock(module: str) -> None:
         "dataclasses",
         "datetime",
         "decimal",
+        "functools",
         "hashlib",
         "json",
         "pydantic",
