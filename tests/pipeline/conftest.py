@@ -119,10 +119,15 @@ class Worker:
         return "".join(self.lines)
 
     def kill(self) -> None:
-        """SIGKILL: no clean shutdown, no acknowledgement, no message given back."""
+        """SIGKILL: no clean shutdown, no acknowledgement, no message given back.
+
+        Returns once the whole output is read: what the worker logged before it died is all in
+        `output` (the reader thread would otherwise still be behind the pipe).
+        """
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
+        self._reader.join(timeout=10)
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import redis
+from django.db import connection, transaction
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -105,6 +106,26 @@ def expected_keys(patients: list[Patient]) -> set[str]:
     }
 
 
+def sweep_tasks_in_flight(worker: Worker) -> list[str]:
+    """Ids of the sweep tasks the worker received and has not finished."""
+    output = worker.output
+    received = re.findall(r"alerts\.tasks\.sweep\[([0-9a-f-]+)\] received", output)
+    return [task for task in received if f"[{task}] succeeded" not in output]
+
+
+def waiting_for_our_lock() -> bool:
+    """Whether another database session waits for a lock this session holds.
+
+    pg_locks, not pg_stat_activity: the latter is a snapshot taken once per transaction.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks"
+            " WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+        )
+        return cursor.fetchone()[0] > 0
+
+
 def test_a_worker_killed_in_the_middle_of_a_sweep_leaves_every_alert_exactly_once(
     role_groups: None, broker: redis.Redis, start_worker: Callable[..., Worker]
 ) -> None:
@@ -114,26 +135,35 @@ def test_a_worker_killed_in_the_middle_of_a_sweep_leaves_every_alert_exactly_onc
     PendingEvaluation.objects.all().delete()
     broker.flushdb()  # the set-up's own evaluations: this test is about the sweep alone
     expected = expected_keys(patients)
-    # Slow batches, short visibility: the kill lands midway, redelivery comes in seconds.
+    # Batches of 2 patients, a short visibility timeout: redelivery comes in seconds, and the
+    # sweep hands over to a new task every second (its budget), before and after the kill.
     env = {
         "ALERT_SWEEP_BATCH_SIZE": "2",
-        "ALERT_SWEEP_BATCH_PAUSE_SECONDS": "0.4",
+        "ALERT_SWEEP_BATCH_PAUSE_SECONDS": "0.2",
         "CELERY_VISIBILITY_TIMEOUT": "8",
     }
-    first = start_worker(**env)
-    tasks.sweep.delay()
-
-    wait_for(lambda: Alert.objects.filter(rule="LIVER-3XULN").count() >= 6, timeout=30)
-    first.kill()
-    raised_before_kill = Alert.objects.filter(rule="LIVER-3XULN").count()
-    assert raised_before_kill < len(patients)
+    seventh = Patient.objects.order_by("pk").values_list("pk", flat=True)[6]
+    with transaction.atomic():
+        # We hold the 7th patient (in the sweep's order): the sweep evaluates three batches,
+        # then waits in its fourth for our lock, inside a task, until the kill. (Killed on an
+        # alert count alone, the worker could die between a task that handed over and the
+        # next one, with no task of its own to redeliver.)
+        Patient.objects.select_for_update().get(pk=seventh)
+        first = start_worker(**env)
+        tasks.sweep.delay()
+        wait_for(waiting_for_our_lock, timeout=30)
+        [killed_task] = wait_for(lambda: sweep_tasks_in_flight(first), timeout=10)
+        first.kill()
+    assert sweep_tasks_in_flight(first) == [killed_task]
+    assert Alert.objects.filter(rule="LIVER-3XULN").count() == 6
+    # Nothing else is queued: the sweep can only go on through the killed task's message.
+    assert broker.llen("celery") == 0
 
     second = start_worker(**env)
 
-    # The message of the killed task comes back to the new worker (acks_late), and the sweep
-    # goes on from there to its end (a finished sweep returns its `started_at`).
-    received = re.findall(r"alerts\.tasks\.sweep\[([0-9a-f-]+)\] received", first.output)
-    [killed_task] = [task for task in received if f"[{task}] succeeded" not in first.output]
+    # The message of the killed task comes back to the new worker (acks_late) after the
+    # visibility timeout, and the sweep goes on from there to its end (a finished sweep
+    # returns its `started_at`).
     redelivered = f"alerts.tasks.sweep[{killed_task}] received"
     wait_for(lambda: redelivered in second.output, timeout=60)
     wait_for(lambda: "'started_at'" in second.output.split(redelivered)[1], timeout=60)
