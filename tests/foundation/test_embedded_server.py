@@ -1,5 +1,6 @@
 """The embedded mode: one command brings up the web app on SQLite with no server installed."""
 
+import json
 import os
 import socket
 import subprocess
@@ -47,6 +48,12 @@ def test_embedded_server_starts_with_demo_data_and_serves_its_login_page(tmp_pat
                 time.sleep(0.5)
         assert "Sign in" in body
         assert (tmp_path / "natalizumab.sqlite3").exists()
+        # The first run swept every patient and ran the timers before serving: healthy at once.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/") as r:
+            health = json.loads(r.read())
+            assert r.status == 200
+        assert health["beat"] == "ok"
+        assert health["last_sweep"] is not None
         # The worker (with beat) comes up beside the web server.
         while time.monotonic() < deadline and not any(" ready." in line for line in lines):
             time.sleep(0.5)
@@ -59,3 +66,9 @@ def test_embedded_server_starts_with_demo_data_and_serves_its_login_page(tmp_pat
     assert "demo-password" in output
     assert "beat: Starting" in output
     assert any(line.rstrip().endswith(" ready.") for line in lines)
+    assert "Alert sweep: 6 patients evaluated." in output
+    # The broker's control folder and beat's schedule live under var/, not in the checkout.
+    assert (tmp_path / "broker" / "control").is_dir()
+    assert list(tmp_path.glob("celerybeat-schedule*"))
+    assert not (ROOT / "control").exists()
+    assert not list(ROOT.glob("celerybeat-schedule*"))

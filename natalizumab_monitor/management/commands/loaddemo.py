@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from alerts.tasks import sweep
 from infusions.models import (
     ACCEPTED_DILUENT,
     DosePreparation,
@@ -136,6 +137,10 @@ class Command(BaseCommand):
                 self._load(demo, staff)
                 created += 1
         self.stdout.write(f"Demo data: {created} patients loaded, {len(DEMO_PATIENTS)} in all.")
+        if created:
+            # Raise the demo's alerts now and record the sweep: a fresh install looks as it will.
+            swept = sweep()
+            self.stdout.write(f"Alert sweep: {swept['patients']} patients evaluated.")
 
     def _users(self) -> dict[str, Any]:
         user_model = get_user_model()

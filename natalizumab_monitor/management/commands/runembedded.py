@@ -11,6 +11,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from alerts.health import background_status
+from alerts.tasks import run_timers, sweep
+
 from .loaddemo import DEMO_PASSWORD, DEMO_USERS
 
 
@@ -26,6 +29,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
             call_command("loaddemo")
+        self._first_checks()
         worker = self._start_worker()
         # Stop the worker too when this command is told to stop.
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
@@ -46,6 +50,16 @@ class Command(BaseCommand):
                 worker.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 worker.kill()
+
+    def _first_checks(self) -> None:
+        """Sweep and run the timers now if they have not run lately, so that no page says
+        "none yet, overdue" and /health/ is 200 before beat's first tick."""
+        status = background_status()
+        if not status.sweep_ok:
+            swept = sweep()
+            self.stdout.write(f"Alert sweep: {swept['patients']} patients evaluated.")
+        if not status.timers_ok:
+            run_timers()
 
     def _start_worker(self) -> subprocess.Popen[bytes]:
         var_dir = Path(settings.VAR_DIR)
