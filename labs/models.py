@@ -1,5 +1,7 @@
 """Laboratory results, antibody tests and MRI studies."""
 
+import uuid
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -41,6 +43,24 @@ UCUM_UNITS = {
 }
 
 
+class StandingRecords(models.Manager):
+    """Results in force: a result the laboratory withdrew is kept, but no longer counts."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(withdrawn_at__isnull=True)
+
+
+class RevisionChange(models.TextChoices):
+    CORRECTED = "corrected"
+    WITHDRAWN = "withdrawn"
+
+
+SOURCE_KEY_HELP = (
+    "The sender's key of this result (e.g. filler order number and OBX set id): "
+    "the same result sent again is recognised by it."
+)
+
+
 class LabResult(RecordModel):
     """One result with the reference range of the lab that produced it (its own ULN)."""
 
@@ -53,6 +73,13 @@ class LabResult(RecordModel):
     reference_low = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     reference_high = models.DecimalField(max_digits=12, decimal_places=4)
     collected_at = models.DateTimeField()
+    source_key = models.CharField(
+        max_length=255, null=True, blank=True, unique=True, help_text=SOURCE_KEY_HELP
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StandingRecords()
+    every_result = models.Manager()
 
     class Meta:
         ordering = ["collected_at"]
@@ -99,6 +126,13 @@ class AntibodyTest(RecordModel):
     result = models.CharField(max_length=13, choices=AntibodyResult.choices)
     index = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     collected_at = models.DateTimeField()
+    source_key = models.CharField(
+        max_length=255, null=True, blank=True, unique=True, help_text=SOURCE_KEY_HELP
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StandingRecords()
+    every_result = models.Manager()
 
     class Meta:
         ordering = ["collected_at"]
@@ -108,6 +142,46 @@ class AntibodyTest(RecordModel):
                 name="antibody_index_only_for_jcv",
             ),
         ]
+
+
+class LabResultRevision(models.Model):
+    """What a lab result said before the laboratory corrected or withdrew it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    lab_result = models.ForeignKey(LabResult, on_delete=models.CASCADE, related_name="revisions")
+    change = models.CharField(max_length=9, choices=RevisionChange.choices)
+    changed_at = models.DateTimeField()
+    value = models.DecimalField(max_digits=12, decimal_places=4)
+    unit = models.CharField(max_length=16)
+    reference_low = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    reference_high = models.DecimalField(max_digits=12, decimal_places=4)
+    collected_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.change}: {self.value} {self.unit}"
+
+
+class AntibodyTestRevision(models.Model):
+    """What an antibody test said before the laboratory corrected or withdrew it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    antibody_test = models.ForeignKey(
+        AntibodyTest, on_delete=models.CASCADE, related_name="revisions"
+    )
+    change = models.CharField(max_length=9, choices=RevisionChange.choices)
+    changed_at = models.DateTimeField()
+    result = models.CharField(max_length=13)
+    index = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    collected_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.change}: {self.result}"
 
 
 class MriStudy(RecordModel):

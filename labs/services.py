@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from natalizumab_monitor import clock
 from natalizumab_monitor.services import Problems, check_record_date
 from patients.models import Patient
 
@@ -14,8 +15,11 @@ from .models import (
     AntibodyResult,
     AntibodyTarget,
     AntibodyTest,
+    AntibodyTestRevision,
     LabResult,
+    LabResultRevision,
     MriStudy,
+    RevisionChange,
 )
 
 # The largest value a lab could report for the analyte in that unit: anything above is a
@@ -47,18 +51,16 @@ def _check_amount(
         problems.add(field, f"Implausible: more than {maximum} {unit}. Check the value and unit.")
 
 
-@transaction.atomic
-def record_lab_result(
+def _check_lab_values(
     *,
     patient: Patient,
     analyte: str,
     value: Decimal,
     unit: str,
+    reference_low: Decimal | None,
     reference_high: Decimal,
     collected_at: datetime,
-    reference_low: Decimal | None = None,
-) -> LabResult:
-    """One result with its own lab's reference range, in a UCUM unit that fits the analyte."""
+) -> None:
     problems = Problems()
     maximum = None
     if analyte not in Analyte.values:
@@ -82,7 +84,26 @@ def record_lab_result(
         problems.add("reference_low", "Must be below reference_high.")
     check_record_date(problems, "collected_at", collected_at, patient.birth_date)
     problems.raise_if_any()
-    return LabResult.objects.create(
+
+
+@transaction.atomic
+def record_lab_result(
+    *,
+    patient: Patient,
+    analyte: str,
+    value: Decimal,
+    unit: str,
+    reference_high: Decimal,
+    collected_at: datetime,
+    reference_low: Decimal | None = None,
+    source_key: str | None = None,
+) -> LabResult:
+    """One result with its own lab's reference range, in a UCUM unit that fits the analyte.
+
+    `source_key` is the sender's key of the result (laboratory interface); a second result
+    with the same key is refused by the database (IntegrityError).
+    """
+    _check_lab_values(
         patient=patient,
         analyte=analyte,
         value=value,
@@ -91,18 +112,77 @@ def record_lab_result(
         reference_high=reference_high,
         collected_at=collected_at,
     )
+    return LabResult.objects.create(
+        patient=patient,
+        analyte=analyte,
+        value=value,
+        unit=unit,
+        reference_low=reference_low,
+        reference_high=reference_high,
+        collected_at=collected_at,
+        source_key=source_key,
+    )
+
+
+def _keep_lab_revision(lab_result: LabResult, change: RevisionChange) -> None:
+    LabResultRevision.objects.create(
+        lab_result=lab_result,
+        change=change,
+        changed_at=clock.now(),
+        value=lab_result.value,
+        unit=lab_result.unit,
+        reference_low=lab_result.reference_low,
+        reference_high=lab_result.reference_high,
+        collected_at=lab_result.collected_at,
+    )
 
 
 @transaction.atomic
-def record_antibody_test(
+def correct_lab_result(
     *,
-    patient: Patient,
-    target: str,
-    result: str,
+    lab_result: LabResult,
+    value: Decimal,
+    unit: str,
+    reference_high: Decimal,
     collected_at: datetime,
-    index: Decimal | None = None,
-) -> AntibodyTest:
-    """An anti-natalizumab or anti-JCV antibody test; only the JCV assay reports an index."""
+    reference_low: Decimal | None = None,
+) -> LabResult:
+    """The laboratory corrected a result: the new value stands, the old one stays in its history.
+
+    Saving the result queues a new evaluation of the patient, as any write does.
+    """
+    _check_lab_values(
+        patient=lab_result.patient,
+        analyte=lab_result.analyte,
+        value=value,
+        unit=unit,
+        reference_low=reference_low,
+        reference_high=reference_high,
+        collected_at=collected_at,
+    )
+    _keep_lab_revision(lab_result, RevisionChange.CORRECTED)
+    lab_result.value = value
+    lab_result.unit = unit
+    lab_result.reference_low = reference_low
+    lab_result.reference_high = reference_high
+    lab_result.collected_at = collected_at
+    lab_result.save()
+    return lab_result
+
+
+@transaction.atomic
+def withdraw_lab_result(*, lab_result: LabResult) -> LabResult:
+    """The laboratory cancelled a result: it no longer counts, and what it raised resolves."""
+    if lab_result.withdrawn_at is None:
+        _keep_lab_revision(lab_result, RevisionChange.WITHDRAWN)
+        lab_result.withdrawn_at = clock.now()
+        lab_result.save()
+    return lab_result
+
+
+def _check_antibody_values(
+    *, patient: Patient, target: str, result: str, index: Decimal | None, collected_at: datetime
+) -> None:
     problems = Problems()
     if target not in AntibodyTarget.values:
         problems.add("target", f"Must be one of {', '.join(AntibodyTarget.values)}.")
@@ -115,9 +195,75 @@ def record_antibody_test(
             _check_amount(problems, "index", index, JCV_INDEX_MAX, "")
     check_record_date(problems, "collected_at", collected_at, patient.birth_date)
     problems.raise_if_any()
-    return AntibodyTest.objects.create(
+
+
+@transaction.atomic
+def record_antibody_test(
+    *,
+    patient: Patient,
+    target: str,
+    result: str,
+    collected_at: datetime,
+    index: Decimal | None = None,
+    source_key: str | None = None,
+) -> AntibodyTest:
+    """An anti-natalizumab or anti-JCV antibody test; only the JCV assay reports an index."""
+    _check_antibody_values(
         patient=patient, target=target, result=result, index=index, collected_at=collected_at
     )
+    return AntibodyTest.objects.create(
+        patient=patient,
+        target=target,
+        result=result,
+        index=index,
+        collected_at=collected_at,
+        source_key=source_key,
+    )
+
+
+def _keep_antibody_revision(test: AntibodyTest, change: RevisionChange) -> None:
+    AntibodyTestRevision.objects.create(
+        antibody_test=test,
+        change=change,
+        changed_at=clock.now(),
+        result=test.result,
+        index=test.index,
+        collected_at=test.collected_at,
+    )
+
+
+@transaction.atomic
+def correct_antibody_test(
+    *,
+    antibody_test: AntibodyTest,
+    result: str,
+    collected_at: datetime,
+    index: Decimal | None = None,
+) -> AntibodyTest:
+    """A corrected antibody result replaces the old one, which stays in its history."""
+    _check_antibody_values(
+        patient=antibody_test.patient,
+        target=antibody_test.target,
+        result=result,
+        index=index,
+        collected_at=collected_at,
+    )
+    _keep_antibody_revision(antibody_test, RevisionChange.CORRECTED)
+    antibody_test.result = result
+    antibody_test.index = index
+    antibody_test.collected_at = collected_at
+    antibody_test.save()
+    return antibody_test
+
+
+@transaction.atomic
+def withdraw_antibody_test(*, antibody_test: AntibodyTest) -> AntibodyTest:
+    """A cancelled antibody result no longer counts; its history keeps what it said."""
+    if antibody_test.withdrawn_at is None:
+        _keep_antibody_revision(antibody_test, RevisionChange.WITHDRAWN)
+        antibody_test.withdrawn_at = clock.now()
+        antibody_test.save()
+    return antibody_test
 
 
 @transaction.atomic
