@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "natalizumab_monitor.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "natalizumab_monitor.urls"
