@@ -6,7 +6,9 @@ NURSE = "nurse"
 PHARMACIST = "pharmacist"
 NEUROLOGIST = "neurologist"
 API_CLIENT = "api-client"
-ROLES = (NURSE, PHARMACIST, NEUROLOGIST, API_CLIENT)
+INTERFACE = "interface"  # the laboratory system's account
+AUDITOR = "auditor"  # the privacy officer: the audit only, no clinical record
+ROLES = (NURSE, PHARMACIST, NEUROLOGIST, API_CLIENT, INTERFACE, AUDITOR)
 
 _CLINICAL_RECORDS = (
     "patients.patient",
@@ -69,19 +71,35 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         ),
     ),
     API_CLIENT: _perms("view", ("patients.patient", "alerts.alert")),
+    INTERFACE: _perms("add", ("interop.inboundmessage",))
+    | _perms("view", ("interop.inboundmessage",)),
+    # No model permission: the audit's pages and API admit this role by name (audit/access.py),
+    # and every clinical page and endpoint refuses it.
+    AUDITOR: set(),
 }
+ROLE_PERMISSIONS[NEUROLOGIST] |= (
+    _perms("view", ("interop.labinboxentry", "interop.csvimport"))
+    | _perms("change", ("interop.labinboxentry",))
+    | _perms("add", ("interop.csvimport",))
+)
 
 
 def sync_role_groups(group_model: type, permission_model: type) -> None:
-    """Create the role groups and give each exactly its permissions (idempotent)."""
+    """Create the role groups and give each exactly its permissions (idempotent).
+
+    A permission of an app whose migrations have not run yet is left out: that app's own
+    migration calls this again once its permissions exist.
+    """
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=role)
         perms = []
         for dotted in sorted(codenames):
             app_label, codename = dotted.split(".")
-            perms.append(
-                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+            found = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if found is not None:
+                perms.append(found)
         group.permissions.set(perms)
 
 

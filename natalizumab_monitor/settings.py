@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "infusions",
     "labs",
     "alerts",
+    "interop",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +106,11 @@ USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"  # stored and processed in UTC
 CLINIC_TIME_ZONE = env("CLINIC_TIME_ZONE")  # shown to clinicians
+
+# Laboratory interface: the MLLP listener's port, and (if set) the only assigning authority
+# whose PID-3 medical record numbers name our patients.
+HL7_MLLP_PORT = env.int("HL7_MLLP_PORT", default=2575)
+HL7_MRN_ASSIGNING_AUTHORITY = env.str("HL7_MRN_ASSIGNING_AUTHORITY", default="")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

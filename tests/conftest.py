@@ -14,8 +14,9 @@ from natalizumab_monitor.roles import ROLES, sync_role_groups
 
 def _restore_role_groups(app_config: AppConfig, **kwargs: Any) -> None:
     """The flush after a transactional test re-runs post_migrate (permissions) but not the
-    data migration that made the role groups: make them again, as migrate did."""
-    if app_config.label == "alerts":
+    data migration that made the role groups: make them again, as migrate did (again once
+    the laboratory interface's permissions exist)."""
+    if app_config.label in ("alerts", "interop"):
         sync_role_groups(Group, Permission)
 
 
