@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar
 from .config import RuleConfig
 from .findings import Finding, make_finding
 from .snapshot import DecisionSnapshot, PatientSnapshot
+from .wording import date_text, datetime_text
 
 
 class _Record(Protocol):
@@ -33,8 +34,8 @@ def local_date(snapshot: PatientSnapshot, moment: datetime) -> date:
 
 
 def local_time_text(snapshot: PatientSnapshot, moment: datetime) -> str:
-    """A time as the clinic reads it, e.g. `2026-03-02 14:30`."""
-    return moment.astimezone(snapshot.zone).strftime("%Y-%m-%d %H:%M")
+    """A time as the clinic reads it, e.g. `2 Mar 2026 14:30`."""
+    return datetime_text(moment, snapshot.zone)
 
 
 def add_months(day: date, months: int) -> date:
@@ -161,10 +162,10 @@ def reminder(
     overdue_on = due_on + timedelta(days=config.reminder_grace_days)
     overdue = today >= overdue_on
     if overdue:
-        message = f"{item} overdue since {overdue_on.isoformat()}: due {due_on.isoformat()}"
+        message = f"{item} overdue since {date_text(overdue_on)}: due {date_text(due_on)}"
     else:
-        message = f"{item} due {due_on.isoformat()}"
-    history = f"last {last_on.isoformat()}" if last_on else "none recorded yet"
+        message = f"{item} due {date_text(due_on)}"
+    history = f"last {date_text(last_on)}" if last_on else "none recorded yet"
     message += f" (every {interval_days} days; {history})" if interval_days else f" ({history})"
     blocks = overdue and blocks_when_overdue
     if blocks:

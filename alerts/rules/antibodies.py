@@ -9,6 +9,7 @@ from ._common import chronological, local_date, settled_discontinue
 from .config import RuleConfig
 from .findings import Finding, make_finding
 from .snapshot import AntibodyTestSnapshot, PatientSnapshot
+from .wording import date_text
 
 
 def _positive_runs(snapshot: PatientSnapshot) -> list[list[AntibodyTestSnapshot]]:
@@ -70,8 +71,8 @@ def ada_persistent(snapshot: PatientSnapshot, now: datetime, config: RuleConfig)
                 severity="critical",
                 action="discontinue",
                 message=(
-                    f"Persistent anti-natalizumab antibodies: positive on {first_on.isoformat()} "
-                    f"and {confirmed_on.isoformat()}, {days} days apart with no negative between "
+                    f"Persistent anti-natalizumab antibodies: positive on {date_text(first_on)} "
+                    f"and {date_text(confirmed_on)}, {days} days apart with no negative between "
                     f"(persistent from {config.ada_persistence_days} days): drug levels fall and "
                     "reactions become likelier; discontinue natalizumab"
                 ),
@@ -109,7 +110,7 @@ def ada_positive(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -
     first_on = local_date(snapshot, run[0].collected_at)
     tested_on = local_date(snapshot, test.collected_at)
     retest_from = first_on + timedelta(days=config.ada_persistence_days)
-    first = f" (first positive {first_on.isoformat()})" if first_on != tested_on else ""
+    first = f" (first positive {date_text(first_on)})" if first_on != tested_on else ""
     return [
         make_finding(
             patient_id=snapshot.id,
@@ -119,10 +120,10 @@ def ada_positive(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -
             severity="warning",
             action="inform",
             message=(
-                f"Anti-natalizumab antibodies positive on {tested_on.isoformat()}{first}: retest "
+                f"Anti-natalizumab antibodies positive on {date_text(tested_on)}{first}: retest "
                 f"to confirm; positive again {config.ada_persistence_days} or more days after "
                 f"the first positive means persistent antibodies (retest from "
-                f"{retest_from.isoformat()})"
+                f"{date_text(retest_from)})"
             ),
             evidence={
                 "antibody_test_id": test.id,

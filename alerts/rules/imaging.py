@@ -9,6 +9,7 @@ from ._common import chronological, clinic_today, latest
 from .config import RuleConfig
 from .findings import Finding, format_decimal, make_finding
 from .snapshot import PatientSnapshot
+from .wording import date_text
 
 
 def mri_activity(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -> list[Finding]:
@@ -25,7 +26,7 @@ def mri_activity(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -
             severity="warning",
             action="inform",
             message=(
-                f"MRI of {mri.performed_on.isoformat()} shows disease activity: "
+                f"MRI of {date_text(mri.performed_on)} shows disease activity: "
                 f"{mri.gd_enhancing_lesions} gadolinium-enhancing (T1) lesion(s), "
                 f"{mri.new_or_enlarging_t2_lesions} new or enlarging T2 lesion(s)"
             ),
@@ -65,9 +66,9 @@ def edss_progression(snapshot: PatientSnapshot, now: datetime, config: RuleConfi
             severity="warning",
             action="inform",
             message=(
-                f"EDSS {format_decimal(current.score)} on {current.assessed_on.isoformat()}, up "
+                f"EDSS {format_decimal(current.score)} on {date_text(current.assessed_on)}, up "
                 f"{format_decimal(increase)} from baseline {format_decimal(baseline.score)} "
-                f"({baseline.assessed_on.isoformat()}): progression is an increase of "
+                f"({date_text(baseline.assessed_on)}): progression is an increase of "
                 f"{format_decimal(step)} or more from a baseline {relation} "
                 f"{format_decimal(config.edss_baseline_cutoff)}"
             ),
@@ -107,14 +108,14 @@ def relapse(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -> lis
             "treatment_start": start,
             "on_treatment": on_treatment,
         }
-        message = f"Relapse on {item.onset_on.isoformat()}"
+        message = f"Relapse on {date_text(item.onset_on)}"
         if start is not None and on_treatment:
-            message += f" while on natalizumab (since {start.isoformat()})"
+            message += f" while on natalizumab (since {date_text(start)})"
         if is_latest_recent:
             dates = [relapse.onset_on for relapse in recent]
             message += (
                 f": {len(recent)} relapses within {config.relapse_window_days} days "
-                f"({', '.join(day.isoformat() for day in dates)}); review treatment response"
+                f"({', '.join(date_text(day) for day in dates)}); review treatment response"
             )
             evidence.update(
                 {

@@ -16,6 +16,7 @@ from ._common import (
 from .config import RuleConfig
 from .findings import Finding, make_finding
 from .snapshot import InfusionSnapshot, PatientSnapshot, ReactionSnapshot
+from .wording import date_text
 
 
 def given_infusions(snapshot: PatientSnapshot) -> list[InfusionSnapshot]:
@@ -173,7 +174,7 @@ def inf_observation(snapshot: PatientSnapshot, now: datetime, config: RuleConfig
                 action="inform",
                 message=(
                     f"Discharged {minutes} min after the end of the infusion of "
-                    f"{local_date(snapshot, infusion.ended_at).isoformat()}: observe "
+                    f"{date_text(local_date(snapshot, infusion.ended_at))}: observe "
                     f"{config.observation_minutes} min after every infusion{why}"
                 ),
                 evidence={
@@ -277,8 +278,8 @@ def inf_interval(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -
                 severity="warning",
                 action="inform",
                 message=(
-                    f"Infusion of {given_on.isoformat()} was given {days} days after the "
-                    f"previous one ({previous_on.isoformat()}): doses must be at least "
+                    f"Infusion of {date_text(given_on)} was given {days} days after the "
+                    f"previous one ({date_text(previous_on)}): doses must be at least "
                     f"{config.early_interval_days} days apart"
                 ),
                 evidence={
@@ -316,7 +317,7 @@ def _overdue_dose(
     days_late = (today - due_on).days
     if days_late <= config.interval_overdue_after_days:
         return None
-    since = f"{interval} days after {last_on.isoformat()}" if last_on else "start of treatment"
+    since = f"{interval} days after {date_text(last_on)}" if last_on else "start of treatment"
     return make_finding(
         patient_id=snapshot.id,
         config=config,
@@ -325,7 +326,7 @@ def _overdue_dose(
         severity="warning",
         action="remind",
         message=(
-            f"Infusion overdue: due {due_on.isoformat()} ({since}), now {days_late} days late "
+            f"Infusion overdue: due {date_text(due_on)} ({since}), now {days_late} days late "
             f"(overdue after {config.interval_overdue_after_days} days)"
         ),
         evidence={

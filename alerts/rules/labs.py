@@ -15,6 +15,7 @@ from ._common import chronological, clinic_today, is_open, latest, local_date, r
 from .config import RuleConfig
 from .findings import Finding, format_decimal, make_finding
 from .snapshot import LabResultSnapshot, PatientSnapshot
+from .wording import date_text, unit_text
 
 ANALYTE_NAMES: dict[str, str] = {
     "ALT": "ALT",
@@ -66,7 +67,9 @@ def liver_3xuln(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) ->
             continue
         # Rounded down, so the message never shows a multiple above the true one.
         multiple = (result.value / uln).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-        collected_on = local_date(snapshot, result.collected_at).isoformat()
+        collected_on = date_text(local_date(snapshot, result.collected_at))
+        unit = unit_text(result.unit)
+        since, later = _since_then(snapshot, result, config)
         findings.append(
             make_finding(
                 patient_id=snapshot.id,
@@ -76,10 +79,11 @@ def liver_3xuln(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) ->
                 severity="critical",
                 action="suspend",
                 message=(
-                    f"{result.analyte} {format_decimal(result.value)} {result.unit} on "
+                    f"{result.analyte} {format_decimal(result.value)} {unit} on "
                     f"{collected_on} is {format_decimal(multiple)} x ULN "
-                    f"({format_decimal(uln)} {result.unit}): at or above "
+                    f"({format_decimal(uln)} {unit}): at or above "
                     f"{format_decimal(config.liver_uln_multiple)} x ULN, suspend natalizumab"
+                    f"{since}"
                 ),
                 evidence={
                     **_result_evidence(snapshot, result),
@@ -87,6 +91,7 @@ def liver_3xuln(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) ->
                     "uln": uln,
                     "uln_multiple": multiple,
                     "limit_uln_multiple": config.liver_uln_multiple,
+                    **({"since_then": later} if later else {}),
                 },
                 source=sources.LABORATORY,
             )
@@ -94,6 +99,38 @@ def liver_3xuln(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) ->
     if config.liver_injury_events_suspend:
         findings.extend(_liver_injury_events(snapshot, now, config))
     return findings
+
+
+def _since_then(
+    snapshot: PatientSnapshot, result: LabResultSnapshot, config: RuleConfig
+) -> tuple[str, dict[str, object]]:
+    """What the same enzyme did after a result at or above the limit, when it came down.
+
+    A normal value does not lift the suspension (a neurologist's resume does), but the
+    neurologist must see that the cause has normalised, and when: the words for the
+    message, and the later result for the evidence.
+    """
+    newest = latest_result(snapshot, result.analyte)
+    if newest is None or newest.collected_at <= result.collected_at:
+        return "", {}
+    uln = newest.reference_high
+    if uln is None or uln <= 0 or newest.value >= config.liver_uln_multiple * uln:
+        return "", {}  # still at or above the limit: that result has its own finding
+    value = f"{format_decimal(newest.value)} {unit_text(newest.unit)}"
+    on = date_text(local_date(snapshot, newest.collected_at))
+    if newest.value <= uln:
+        change = f"back to {value} on {on}, within its range"
+    else:
+        limit = format_decimal(config.liver_uln_multiple)
+        change = f"down to {value} on {on}, below {limit} x ULN"
+    evidence = {
+        "lab_result_id": newest.id,
+        "value": newest.value,
+        "unit": newest.unit,
+        "reference_high": uln,
+        "collected_on": local_date(snapshot, newest.collected_at),
+    }
+    return f"; {newest.analyte} {change}: suspended until a neurologist resumes", evidence
 
 
 def _liver_injury_events(
@@ -117,7 +154,7 @@ def _liver_injury_events(
                 severity="critical",
                 action="suspend",
                 message=(
-                    f"{what} since {event.observed_on.isoformat()}: suspend natalizumab "
+                    f"{what} since {date_text(event.observed_on)}: suspend natalizumab "
                     "(the label suspends for jaundice or liver injury whatever the enzymes)"
                 ),
                 evidence={
@@ -143,7 +180,7 @@ def _outside_range(result: LabResultSnapshot) -> Literal["below", "above"] | Non
 
 
 def _range_text(result: LabResultSnapshot) -> str:
-    low, high, unit = result.reference_low, result.reference_high, result.unit
+    low, high, unit = result.reference_low, result.reference_high, unit_text(result.unit)
     if low is not None and high is not None:
         return f"{format_decimal(low)} to {format_decimal(high)} {unit}"
     if low is not None:
@@ -162,7 +199,7 @@ def _range_finding(
     source: str,
 ) -> Finding:
     name = ANALYTE_NAMES[result.analyte]
-    collected_on = local_date(snapshot, result.collected_at).isoformat()
+    collected_on = date_text(local_date(snapshot, result.collected_at))
     return make_finding(
         patient_id=snapshot.id,
         config=config,
@@ -171,7 +208,7 @@ def _range_finding(
         severity="warning",
         action="inform",
         message=(
-            f"{name} {format_decimal(result.value)} {result.unit} on {collected_on} "
+            f"{name} {format_decimal(result.value)} {unit_text(result.unit)} on {collected_on} "
             f"{direction} the reference range ({_range_text(result)}): {meaning}"
         ),
         evidence={**_result_evidence(snapshot, result), "direction": direction},

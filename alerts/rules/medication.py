@@ -9,6 +9,7 @@ from ._common import chronological, clinic_today, is_open, resumed_after
 from .config import RuleConfig
 from .findings import Action, Finding, Severity, make_finding
 from .snapshot import PatientSnapshot
+from .wording import date_text
 
 BLOCKING_CATEGORIES = frozenset({"immunosuppressant", "antineoplastic", "tnf-inhibitor"})
 
@@ -38,7 +39,7 @@ def med_immunosuppressant(
             advice = "a short corticosteroid course is allowed; review it before the infusion"
         else:
             continue
-        until = f" until {medication.stopped_on.isoformat()}" if medication.stopped_on else ""
+        until = f" until {date_text(medication.stopped_on)}" if medication.stopped_on else ""
         findings.append(
             make_finding(
                 patient_id=snapshot.id,
@@ -49,7 +50,7 @@ def med_immunosuppressant(
                 action=action,
                 message=(
                     f"{medication.name} ({medication.category}) since "
-                    f"{medication.started_on.isoformat()}{until}: {advice}"
+                    f"{date_text(medication.started_on)}{until}: {advice}"
                 ),
                 evidence={
                     "medication_id": medication.id,
@@ -84,7 +85,7 @@ def inf_active_infection(
                 severity="critical",
                 action="suspend",
                 message=(
-                    f"Active infection since {infection.onset_on.isoformat()} "
+                    f"Active infection since {date_text(infection.onset_on)} "
                     f"({infection.description}): dosing suspended until it is recorded as resolved"
                 ),
                 evidence={

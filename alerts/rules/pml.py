@@ -25,6 +25,7 @@ from ._common import (
 from .config import RuleConfig
 from .findings import Finding, format_decimal, make_finding
 from .snapshot import AntibodyTestSnapshot, PatientSnapshot
+from .wording import date_text
 
 Column = Literal[
     "anti-jcv-negative",
@@ -301,7 +302,7 @@ def pml_suspected(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) 
                 cause=mri.id,
                 severity="critical",
                 action="suspend",
-                message=f"MRI of {mri.performed_on.isoformat()} read as possible PML: {workup}",
+                message=f"MRI of {date_text(mri.performed_on)} read as possible PML: {workup}",
                 evidence={
                     "mri_study_id": mri.id,
                     "performed_on": mri.performed_on,
@@ -326,7 +327,7 @@ def pml_suspected(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) 
                 action="suspend",
                 message=(
                     "New or worsening neurological signs suggestive of PML since "
-                    f"{event.observed_on.isoformat()}: {workup}"
+                    f"{date_text(event.observed_on)}: {workup}"
                 ),
                 evidence={
                     "clinical_event_id": event.id,

@@ -9,6 +9,7 @@ from ._common import age_on, clinic_today, latest, local_date
 from .config import RuleConfig
 from .findings import Action, Finding, make_finding
 from .snapshot import DecisionSnapshot, PatientSnapshot
+from .wording import date_text
 
 
 def _confirmation(snapshot: PatientSnapshot, rule: str) -> DecisionSnapshot | None:
@@ -35,7 +36,7 @@ def _confirmed_finding(
     if decision is None:
         message, action = f"{state}: {pending}", "block-infusion"
     else:
-        decided_on = local_date(snapshot, decision.decided_at).isoformat()
+        decided_on = date_text(local_date(snapshot, decision.decided_at))
         message = f"{state}: {confirmed} (neurologist, {decided_on})"
         action = "inform"
     return make_finding(

@@ -19,6 +19,7 @@ from .infusion import given_infusions
 from .labs import latest_result
 from .pml import latest_jcv_test, pml_risk
 from .snapshot import MriStudySnapshot, PatientSnapshot
+from .wording import date_text
 
 
 def _periodic(
@@ -83,7 +84,7 @@ def _baseline(
             cause="baseline",
         )
         return [found] if found else []
-    starts = f" (treatment starts {start.isoformat()})" if start else ""
+    starts = f" (treatment starts {date_text(start)})" if start else ""
     return [
         make_finding(
             patient_id=snapshot.id,

@@ -1,10 +1,12 @@
-"""Template helpers of the clinic pages: the user's role, and times for the live countdowns."""
+"""Template helpers of the clinic pages: the user's role, times for the live countdowns, and
+dates and units as the clinic writes them (alerts.rules.wording, shared with the engine)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from django import template
 from django.http import HttpRequest
 
+from alerts.rules.wording import date_text, datetime_text, unit_text
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import role_of
 
@@ -59,3 +61,40 @@ def seconds_until(moment: datetime | None, now: datetime | None = None) -> float
     if moment is None:
         return None
     return (moment - (now or clock.now())).total_seconds()
+
+
+@register.filter
+def clock_time(value: datetime | None) -> str:
+    """A time on a live board: "14:05" today, "3 Dec 2026 14:05" on any other day, so a bag
+    from yesterday never reads as today's."""
+    if value is None:
+        return ""
+    zone = clock.clinic_zone()
+    local = value.astimezone(zone)
+    if local.date() == clock.now().astimezone(zone).date():
+        return local.strftime("%H:%M")
+    return f"{local.day} {local:%b %Y %H:%M}"
+
+
+@register.filter
+def clinic_date(value: date | datetime | None) -> str:
+    """`3 Dec 2026`; a time is first put in the clinic's zone."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(clock.clinic_zone()).date()
+    return date_text(value)
+
+
+@register.filter
+def clinic_datetime(value: datetime | None) -> str:
+    """`3 Dec 2026 14:05`, in the clinic's time zone."""
+    if value is None or value == "":
+        return ""
+    return datetime_text(value, clock.clinic_zone())
+
+
+@register.filter
+def unit(code: str | None) -> str:
+    """A UCUM unit as people write it: `m[IU]/L` reads `mIU/L`."""
+    return unit_text(code or "")

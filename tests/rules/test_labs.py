@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from alerts.rules import PatientSnapshot, evaluate, load_config
+from alerts.rules.wording import date_text
 
 from .factories import (
     DOCUMENT,
@@ -40,7 +41,7 @@ def test_exactly_3_times_the_uln_suspends(analyte: str) -> None:
         True,
     )
     assert finding.message.startswith(
-        f"{analyte} 120 U/L on {on(-2).isoformat()} is 3.00 x ULN (40 U/L)"
+        f"{analyte} 120 U/L on {date_text(on(-2))} is 3.00 x ULN (40 U/L)"
     )
     assert finding.evidence["value"] == "120" and finding.evidence["uln"] == "40"
     assert finding.evidence["uln_multiple"] == "3.00"
@@ -159,12 +160,32 @@ def test_raised_lymphocytes_or_monocytes_are_the_drug_effect_and_raise_nothing(
     assert evaluate(patient, NOW, DOCUMENT) == []
 
 
+def test_a_suspension_says_when_the_enzyme_came_back_down_and_still_suspends() -> None:
+    high = lab("ALT", "128", collected_at=at(-6))
+    still = only("LIVER-3XULN", _with_lab(high))
+    assert "back to" not in still.message and "down to" not in still.message
+    lower = lab("ALT", "80", collected_at=at(-4))
+    down = only("LIVER-3XULN", _with_lab(high, lower))
+    assert f"ALT down to 80 U/L on {date_text(on(-4))}, below 3.0 x ULN" in down.message
+    normal = lab("ALT", "35", collected_at=at(-2))
+    finding = only("LIVER-3XULN", _with_lab(high, lower, normal))
+    assert finding.message.endswith(
+        f"; ALT back to 35 U/L on {date_text(on(-2))}, within its range: "
+        "suspended until a neurologist resumes"
+    )
+    assert (finding.action, finding.blocks_infusion) == ("suspend", True)
+    assert finding.evidence["lab_result_id"] == high.id
+    assert finding.evidence["since_then"]["lab_result_id"] == normal.id
+    # The key stays the result that caused it: the alert is updated, not raised again.
+    assert finding.dedup_key == still.dedup_key
+
+
 @pytest.mark.parametrize(("value", "fires"), [("149", True), ("150", False), ("900", False)])
 def test_platelets_below_the_range_are_thrombocytopenia(value: str, fires: bool) -> None:
     found = findings_for("CBC-PLATELETS", _with_lab(lab("PLT", value, collected_at=at(-1))))
     assert len(found) == int(fires)
     if fires:
-        assert f"Platelets {value} 10*9/L" in found[0].message
+        assert f"Platelets {value} ×10⁹/L" in found[0].message
         assert "thrombocytopenia" in found[0].message
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from alerts.rules.wording import date_text
+
 from .factories import (
     PATIENT_ID,
     at,
@@ -23,7 +25,7 @@ def test_a_current_immunosuppressant_blocks_the_infusion(category: str) -> None:
     drug = medication(category, name="Methotrexate", started_on=on(-30))
     finding = only("MED-IMMUNOSUPPRESSANT", quiet_patient(medications=(drug,)))
     assert (finding.severity, finding.action) == ("critical", "block-infusion")
-    assert finding.message.startswith(f"Methotrexate ({category}) since {on(-30).isoformat()}")
+    assert finding.message.startswith(f"Methotrexate ({category}) since {date_text(on(-30))}")
     assert finding.dedup_key == f"{PATIENT_ID}:MED-IMMUNOSUPPRESSANT:{drug.id}"
 
 
@@ -47,7 +49,7 @@ def test_a_corticosteroid_course_is_a_warning_not_a_block() -> None:
         "inform",
         False,
     )
-    assert f"until {on(3).isoformat()}" in finding.message
+    assert f"until {date_text(on(3))}" in finding.message
 
 
 def test_other_medication_raises_nothing() -> None:
@@ -66,7 +68,7 @@ def test_an_unresolved_infection_suspends_dosing() -> None:
         "suspend",
         True,
     )
-    assert "COVID-19" in finding.message and on(-3).isoformat() in finding.message
+    assert "COVID-19" in finding.message and date_text(on(-3)) in finding.message
     assert finding.dedup_key == f"{PATIENT_ID}:INF-ACTIVE-INFECTION:{active.id}"
 
 

@@ -137,7 +137,7 @@ def test_the_expiry_is_shown_in_the_clinic_time_zone() -> None:
     patient = quiet_patient(preparations=(prep,), clinic_time_zone="Europe/Berlin")
     finding = only("PREP-STABILITY", patient)
     # NOW is 10:00 UTC, 11:00 in Berlin in March; the bag expired at 09:55 UTC.
-    assert "expired at 2026-03-02 10:55" in finding.message
+    assert "expired at 2 Mar 2026 10:55" in finding.message
     assert finding.evidence["expires_at"] == "2026-03-02T09:55:00Z"
 
 

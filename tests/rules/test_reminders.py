@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from alerts.rules import LabResultSnapshot, PatientSnapshot, RuleConfig, load_config
+from alerts.rules.wording import date_text
 
 from .factories import (
     DOCUMENT,
@@ -63,7 +64,7 @@ def test_due_and_overdue_are_one_alert_keyed_by_the_due_date() -> None:
     overdue = only("LIVER-DUE", patient, now=NOW + timedelta(days=14))
     assert (due.severity, overdue.severity) == ("info", "warning")
     assert due.dedup_key == overdue.dedup_key == f"{PATIENT_ID}:LIVER-DUE:{on(0).isoformat()}"
-    assert f"overdue since {on(14).isoformat()}" in overdue.message
+    assert f"overdue since {date_text(on(14))}" in overdue.message
 
 
 def test_the_older_of_alt_and_ast_decides() -> None:
