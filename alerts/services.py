@@ -10,6 +10,8 @@ A transaction that locks alert rows takes the feed lock first (lock_feed), so th
 writers never wait for each other in opposite orders.
 """
 
+from uuid import UUID
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Max
@@ -18,7 +20,7 @@ from natalizumab_monitor import clock
 from natalizumab_monitor.errors import Conflict
 from natalizumab_monitor.services import Problems
 
-from .models import Alert, AlertStatus
+from .models import Alert, AlertStatus, Notification
 
 FEED_LOCK_KEY = 0x4E5A_4645  # "NZFE": the one advisory lock that orders the alert feed
 
@@ -86,3 +88,15 @@ def resolve_alert(*, alert: Alert, note: str, user: AbstractBaseUser) -> Alert:
     alert.resolved_at = clock.now()
     alert.resolution_note = note
     return save_alert_change(alert)
+
+
+def mark_notifications_read(*, user: AbstractBaseUser, notification_id: UUID | None = None) -> int:
+    """Mark one of the user's notifications read (or all of them, without an id).
+
+    Returns how many changed; a notification already read keeps its first read time, and
+    another user's notification is never touched.
+    """
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=clock.now(), updated_at=clock.now())
