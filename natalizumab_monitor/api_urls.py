@@ -3,6 +3,7 @@
 from rest_framework.routers import SimpleRouter
 
 from alerts.api import AlertViewSet
+from audit.api import AccessReportViewSet, AuditViewSet
 from infusions.api import InfusionViewSet, PreparationViewSet
 from labs.api import AntibodyTestViewSet, LabResultViewSet, MriStudyViewSet
 from patients.api import (
@@ -27,5 +28,9 @@ router.register("relapses", RelapseViewSet, basename="relapse")
 router.register("preparations", PreparationViewSet, basename="preparation")
 router.register("infusions", InfusionViewSet, basename="infusion")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("audit", AuditViewSet, basename="audit")
+router.register(
+    r"patients/(?P<id>[^/.]+)/access-report", AccessReportViewSet, basename="access-report"
+)
 
 urlpatterns = router.urls

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "infusions",
     "labs",
     "alerts",
+    "audit",
     "interop",
 ]
 
@@ -53,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "natalizumab_monitor.middleware.MethodNotAllowedPageMiddleware",
@@ -192,6 +194,16 @@ SPECTACULAR_SETTINGS = {
         }
     },
 }
+
+# --- Audit ----------------------------------------------------------------------------------
+# Every write and every read of a patient's record leaves an entry (audit/). Off only to
+# measure what it costs (bench/audit_cost.py).
+AUDIT_ENABLED = env.bool("AUDIT_ENABLED", default=True)
+# Entries older than this are archived and removed by `manage.py archiveaudit` (HIPAA: 6 years).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=6 * 365 + 2)
+AUDIT_ARCHIVE_DIR = Path(env.str("AUDIT_ARCHIVE_DIR", default=str(VAR_DIR / "audit-archive")))
+# A write through these paths is an import (the laboratory interface), not a clinician's.
+AUDIT_IMPORT_PATHS = env.list("AUDIT_IMPORT_PATHS", default=["/api/v1/hl7/", "/fhir/"])
 
 # --- Celery ----------------------------------------------------------------------------------
 # Embedded default: the filesystem transport needs no broker server; the worker and the web

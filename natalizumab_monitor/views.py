@@ -7,13 +7,14 @@ from django.shortcuts import redirect, render
 
 from alerts.health import background_status, broker_reachable
 
-from .roles import API_CLIENT, NEUROLOGIST, NURSE, PHARMACIST, role_of
+from .roles import API_CLIENT, AUDITOR, NEUROLOGIST, NURSE, PHARMACIST, role_of
 
 # Each role starts on the page of its daily work.
 ROLE_HOME = {
     NURSE: "infusions:today",
     PHARMACIST: "infusions:bags",
     NEUROLOGIST: "patients:worklist",
+    AUDITOR: "audit:search",
 }
 
 

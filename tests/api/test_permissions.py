@@ -18,7 +18,8 @@ from rest_framework.test import APIClient
 from tests.api.payloads import valid_body
 
 N, P, D, C = "nurse", "pharmacist", "neurologist", "api-client"
-ROLES = (N, P, D, C)
+A = "auditor"  # the privacy officer: the audit and nothing else
+ROLES = (N, P, D, C, A)
 
 
 def allowed(status: int, *roles: str) -> dict[str, int]:
@@ -76,8 +77,10 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/alerts/{id}/"): allowed(200, *EVERYONE),
     ("POST", "/api/v1/alerts/{id}/acknowledge/"): allowed(200, *CLINICAL),
     ("POST", "/api/v1/alerts/{id}/resolve/"): allowed(200, D),
-    ("GET", "/api/v1/schema/"): allowed(200, *EVERYONE),
-    ("GET", "/api/v1/docs/"): allowed(200, *EVERYONE),
+    ("GET", "/api/v1/audit/"): allowed(200, A),
+    ("GET", "/api/v1/patients/{id}/access-report/"): allowed(200, A),
+    ("GET", "/api/v1/schema/"): allowed(200, *EVERYONE, A),
+    ("GET", "/api/v1/docs/"): allowed(200, *EVERYONE, A),
 }
 
 
