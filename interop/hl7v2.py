@@ -282,7 +282,16 @@ def _join_jcv_index(results: list[IncomingResult]) -> list[IncomingResult]:
 
 # --- Acknowledgements -------------------------------------------------------------------------
 
-_FALLBACK_HEADER = "MSH|^~\\&|||||||ACK|{control}|P|2.5.1"
+_BLANK = hl7.parse("MSH|^~\\&|||||||ACK||P|2.5.1")
+
+
+def _header(text: str, parsed: hl7.Message | None) -> hl7.Segment | None:
+    if parsed is not None:
+        return parsed.segment("MSH")
+    try:
+        return hl7.parse(normalise(text)).segment("MSH")
+    except Exception:  # an unreadable message: answer with what we know
+        return None
 
 
 def ack(
@@ -293,41 +302,63 @@ def ack(
     explanation: str = "",
     parsed: hl7.Message | None = None,
 ) -> str:
-    """The ACK for a message: MSA-1 the code, MSA-2 its control id, ERR saying why."""
-    source = parsed
-    if source is None:
-        try:
-            source = hl7.parse(normalise(text))
-            source.segment("MSH")
-        except Exception:
-            source = hl7.parse(_FALLBACK_HEADER.format(control=""))
-    reply = source.create_ack(code, message_id=_control_id())
-    msa = reply.segment("MSA")
-    if explanation or problem:
-        msa.assign_field(_escape(source, explanation or problem.text), 3)  # type: ignore[union-attr]
+    """The ACK for a message: MSA-1 the code, MSA-2 its control id, ERR saying why.
+
+    Built as ER7 with the standard delimiters, every value escaped, and read back by
+    python-hl7 so that what is sent is a message it can parse.
+    """
+    msh = _header(text, parsed)
+
+    def source(field_number: int, component: int = 1) -> str:
+        return _get(msh, field_number, 1, component) if msh is not None else ""
+
+    def esc(value: str) -> str:
+        return str(_BLANK.escape(value[:400]))
+
+    version = source(12) if source(12) in SUPPORTED_VERSIONS else "2.5.1"
+    segments = [
+        "|".join(
+            [
+                "MSH",
+                "^~\\&",
+                esc(source(5)),
+                esc(source(6)),
+                esc(source(3)),
+                esc(source(4)),
+                clock.now().strftime("%Y%m%d%H%M%S+0000"),
+                "",
+                f"ACK^{esc(source(9, 2))}^ACK",
+                _control_id(),
+                esc(source(11)) or "P",
+                version,
+            ]
+        ),
+        "|".join(
+            ["MSA", code, esc(source(10)), esc(explanation or (problem.text if problem else ""))]
+        ),
+    ]
     if problem is not None:
-        err = reply.create_segment([reply.create_field(["ERR"])])
-        # ERR-1 (v2.3, v2.4) and ERR-2/3/4 (v2.5): location, HL7 error code, severity.
-        err.assign_field(problem.segment, 1, 1, 1)
-        err.assign_field(str(problem.sequence), 1, 1, 2)
-        err.assign_field(str(problem.field_number or ""), 1, 1, 3)
-        err.assign_field(problem.code[0], 1, 1, 4, 1)
-        err.assign_field(problem.code[1], 1, 1, 4, 2)
-        err.assign_field("HL70357", 1, 1, 4, 3)
-        err.assign_field(problem.segment, 2, 1, 1)
-        err.assign_field(str(problem.sequence), 2, 1, 2)
-        err.assign_field(str(problem.field_number or ""), 2, 1, 3)
-        err.assign_field(problem.code[0], 3, 1, 1)
-        err.assign_field(problem.code[1], 3, 1, 2)
-        err.assign_field("HL70357", 3, 1, 3)
-        err.assign_field("E", 4)
-        err.assign_field(_escape(source, problem.text), 8)
-        reply.append(err)
-    return str(reply)
-
-
-def _escape(message: hl7.Message, text: str) -> str:
-    return str(message.escape(text[:400]))
+        location = [problem.segment, str(problem.sequence), str(problem.field_number or "")]
+        error_code = f"{problem.code[0]}^{problem.code[1]}^HL70357"
+        segments.append(
+            "|".join(
+                [
+                    "ERR",
+                    # ERR-1 (v2.3, v2.4): location and code; ERR-2/3/4/8 (v2.5): the same, split.
+                    "^".join(location + [error_code.replace("^", "&")]),
+                    "^".join(location),
+                    error_code,
+                    "E",
+                    "",
+                    "",
+                    "",
+                    esc(problem.text),
+                ]
+            )
+        )
+    reply = "\r".join(segments) + "\r"
+    hl7.parse(reply)  # what we send must be readable
+    return reply
 
 
 def _control_id() -> str:

@@ -35,6 +35,7 @@ TEST_BY_LOINC: dict[str, str] = {
 }
 LOINC_BY_TEST = {test: code for code, test in TEST_BY_LOINC.items()}
 TESTS = tuple(TEST_NAMES)
+TEST_CHOICES = list(TEST_NAMES.items())
 ANTIBODY_TARGET = {ANTI_NATALIZUMAB: AntibodyTarget.NATALIZUMAB, ANTI_JCV: AntibodyTarget.JCV}
 
 # Units as laboratories write them -> the UCUM unit the monitor stores. Every conversion

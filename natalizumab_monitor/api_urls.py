@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 from alerts.api import AlertViewSet
 from audit.api import AccessReportViewSet, AuditViewSet
 from infusions.api import InfusionViewSet, PreparationViewSet
+from interop.api import Hl7ViewSet, LabInboxViewSet
 from labs.api import AntibodyTestViewSet, LabResultViewSet, MriStudyViewSet
 from patients.api import (
     EdssViewSet,
@@ -32,5 +33,7 @@ router.register("audit", AuditViewSet, basename="audit")
 router.register(
     r"patients/(?P<id>[^/.]+)/access-report", AccessReportViewSet, basename="access-report"
 )
+router.register("hl7", Hl7ViewSet, basename="hl7")
+router.register("lab-inbox", LabInboxViewSet, basename="lab-inbox")
 
 urlpatterns = router.urls

@@ -19,6 +19,8 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 
+from audit import reads
+
 # --- Parsing ---------------------------------------------------------------------------------
 
 
@@ -89,6 +91,13 @@ class RecordCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     template = None
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        # The cursor loads one row beyond the page: only the rows returned were shown.
+        with reads.paused():
+            page = super().paginate_queryset(queryset, request, view)
+        reads.saw(page or ())
+        return page
 
     def decode_cursor(self, request: Request) -> Any:
         try:

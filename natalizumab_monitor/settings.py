@@ -180,6 +180,8 @@ SPECTACULAR_SETTINGS = {
         "AlertActionEnum": "alerts.models.Action",
         "ReactionSeverityEnum": "infusions.models.ReactionSeverity",
         "DecisionActionEnum": "patients.models.DecisionAction",
+        "AnalyteEnum": "labs.models.Analyte",
+        "LabInterfaceTestEnum": "interop.mapping.TEST_CHOICES",
     },
     "APPEND_COMPONENTS": {
         "schemas": {

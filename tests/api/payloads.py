@@ -86,5 +86,13 @@ def valid_body(world: SimpleNamespace, method: str, template: str) -> dict[str, 
             "onset_at": now.isoformat(),
         },
         ("POST", "/api/v1/alerts/{id}/resolve/"): {"note": "Repeat ALT normal"},
+        ("POST", "/api/v1/hl7/"): {
+            "message": "MSH|^~\\&|LIS|LAB|NATMON|CLINIC|20260301093000||ORU^R01|P-1|P|2.5.1\r"
+            f"PID|1||{world.patient.mrn}^^^HOSP^MR\r"
+            f"OBR|1||PERM-1^LIS|24325-3^Hepatic panel^LN|||{now:%Y%m%d%H%M%S%z}\r"
+            "OBX|1|NM|1742-6^ALT^LN||30|U/L|7-40||||F\r"
+        },
+        ("POST", "/api/v1/lab-inbox/{id}/file/"): {"patient": patient},
+        ("POST", "/api/v1/lab-inbox/{id}/reject/"): {"reason": "Not a patient of ours"},
     }
     return bodies.get((method, template))

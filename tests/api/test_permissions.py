@@ -5,6 +5,7 @@ A route added under /api/v1/ without a row here fails test_every_api_route_is_in
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,11 +16,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from interop.models import InboxReason, LabInboxEntry
+from natalizumab_monitor import clock
 from tests.api.payloads import valid_body
 
 N, P, D, C = "nurse", "pharmacist", "neurologist", "api-client"
 A = "auditor"  # the privacy officer: the audit and nothing else
-ROLES = (N, P, D, C, A)
+I = "interface"  # noqa: E741 - the laboratory system: posts results, reads its own ACKs
+ROLES = (N, P, D, C, A, I)
 
 
 def allowed(status: int, *roles: str) -> dict[str, int]:
@@ -79,14 +83,22 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/alerts/{id}/resolve/"): allowed(200, D),
     ("GET", "/api/v1/audit/"): allowed(200, A),
     ("GET", "/api/v1/patients/{id}/access-report/"): allowed(200, A),
-    ("GET", "/api/v1/schema/"): allowed(200, *EVERYONE, A),
-    ("GET", "/api/v1/docs/"): allowed(200, *EVERYONE, A),
+    ("GET", "/api/v1/hl7/"): allowed(200, I),
+    ("POST", "/api/v1/hl7/"): allowed(200, I),
+    ("GET", "/api/v1/lab-inbox/"): allowed(200, D),
+    ("GET", "/api/v1/lab-inbox/{id}/"): allowed(200, D),
+    ("POST", "/api/v1/lab-inbox/{id}/file/"): allowed(200, D),
+    ("POST", "/api/v1/lab-inbox/{id}/reject/"): allowed(200, D),
+    ("GET", "/api/v1/schema/"): allowed(200, *EVERYONE, A, I),
+    ("GET", "/api/v1/docs/"): allowed(200, *EVERYONE, A, I),
 }
 
 
 def _target(world: SimpleNamespace, method: str, template: str) -> Any:
     """The record whose id fills {id}: one in the state the action needs."""
     resource, action = (template.split("/") + [""])[3], (template.split("/") + ["", ""])[5]
+    if resource == "lab-inbox":
+        return _waiting_lab_result()
     infusion_for = {
         "start": world.planned,
         "stop": world.running,
@@ -107,6 +119,23 @@ def _target(world: SimpleNamespace, method: str, template: str) -> Any:
         "alerts": world.alert,
     }
     return by_resource[resource]
+
+
+def _waiting_lab_result() -> LabInboxEntry:
+    """An ALT result for an MRN nobody has, waiting in the lab inbox."""
+    return LabInboxEntry.objects.create(
+        created_at=clock.now(),
+        result_key="hl7v2:LIS:PERM-1:1",
+        reason=InboxReason.UNKNOWN_PATIENT,
+        patient_identifiers="NOBODY-1",
+        code="1742-6",
+        code_system="http://loinc.org",
+        value="30",
+        unit="U/L",
+        reference_range="7-40",
+        collected_at=clock.now() - timedelta(hours=1),
+        result_status="final",
+    )
 
 
 def _request(client: APIClient, method: str, template: str, world: SimpleNamespace) -> Any:
