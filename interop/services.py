@@ -487,7 +487,9 @@ def receive_hl7(text: str, *, channel: str, sender: AbstractBaseUser | None = No
             for incoming in oru.results:
                 tally.add(file_result(incoming, message=message))
             explanation = _summary(tally)
-            message.ack = hl7v2.ack(text, AckCode.ACCEPTED, parsed=oru.parsed)
+            message.ack = hl7v2.ack(
+                text, AckCode.ACCEPTED, parsed=oru.parsed, explanation=explanation
+            )
             message.explanation = explanation
             message.results_filed = tally.settled
             message.results_queued = tally.queued
