@@ -28,7 +28,8 @@ def test_embedded_server_starts_with_demo_data_and_serves_its_login_page(tmp_pat
     }
     env["NATALIZUMAB_VAR_DIR"] = str(tmp_path)
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "runembedded", "--port", str(port)],
+        [sys.executable, "manage.py", "runembedded", "--port", str(port),
+         "--hl7-port", str(free_port())],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     lines: list[str] = []
@@ -55,7 +56,10 @@ def test_embedded_server_starts_with_demo_data_and_serves_its_login_page(tmp_pat
         assert health["beat"] == "ok"
         assert health["last_sweep"] is not None
         # The worker (with beat) comes up beside the web server.
-        while time.monotonic() < deadline and not any(" ready." in line for line in lines):
+        while time.monotonic() < deadline and not (
+            any(" ready." in line for line in lines)
+            and any("HL7 MLLP listener on" in line for line in lines)
+        ):
             time.sleep(0.5)
     finally:
         process.terminate()
@@ -67,6 +71,7 @@ def test_embedded_server_starts_with_demo_data_and_serves_its_login_page(tmp_pat
     assert "beat: Starting" in output
     assert any(line.rstrip().endswith(" ready.") for line in lines)
     assert "Alert sweep: 6 patients evaluated." in output
+    assert "HL7 MLLP listener on 127.0.0.1:" in output  # the laboratory interface
     # The broker's control folder and beat's schedule live under var/, not in the checkout.
     assert (tmp_path / "broker" / "control").is_dir()
     assert list(tmp_path.glob("celerybeat-schedule*"))

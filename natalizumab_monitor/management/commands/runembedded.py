@@ -24,13 +24,22 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="127.0.0.1")
         parser.add_argument("--port", default="8000")
         parser.add_argument("--no-demo", action="store_true", help="Do not load demo data.")
+        parser.add_argument(
+            "--hl7-port",
+            type=int,
+            default=settings.HL7_MLLP_PORT,
+            help="Port of the laboratory interface's MLLP listener (0: none).",
+        )
 
-    def handle(self, *args: Any, addr: str, port: str, no_demo: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, addr: str, port: str, no_demo: bool, hl7_port: int, **options: Any
+    ) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
             call_command("loaddemo")
         self._first_checks()
         worker = self._start_worker()
+        listener = self._start_hl7_listener(addr, hl7_port) if hl7_port else None
         # Stop the worker too when this command is told to stop.
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         url = f"http://{addr}:{port}/"
@@ -45,11 +54,12 @@ class Command(BaseCommand):
         try:
             call_command("runserver", f"{addr}:{port}", use_reloader=False, use_threading=True)
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            for process in filter(None, (worker, listener)):
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
 
     def _first_checks(self) -> None:
         """Sweep and run the timers now if they have not run lately, so that no page says
@@ -70,3 +80,11 @@ class Command(BaseCommand):
             "--pool", "solo", "--loglevel", "INFO",
         ]  # fmt: skip
         return subprocess.Popen(command, env=os.environ.copy())  # noqa: S603 - fixed argv
+
+    def _start_hl7_listener(self, addr: str, port: int) -> subprocess.Popen[bytes]:
+        """The laboratory interface's MLLP listener; one filing thread, as SQLite wants."""
+        command = [
+            sys.executable, "manage.py", "hl7listen",
+            "--host", addr, "--port", str(port), "--workers", "1",
+        ]  # fmt: skip
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, env=os.environ.copy())  # noqa: S603
