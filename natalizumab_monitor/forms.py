@@ -1,9 +1,12 @@
 """What every clinic form shares: service errors beside their field, and accessible errors."""
 
+import re
 from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from alerts.rules.wording import UNIT_LABELS
 
 from . import clock
 from .errors import Conflict
@@ -28,7 +31,13 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
 
 class PageForm(forms.Form):
-    """A form whose writes go through a service; the service's errors land beside the field."""
+    """A form whose writes go through a service; the service's errors land beside the field.
+
+    `field_words` names fields in words ("the upper limit"): a service's message that names
+    a field by its code (`reference_high`) reads in those words on the page.
+    """
+
+    field_words: dict[str, str] = {}
 
     def full_clean(self) -> None:
         super().full_clean()
@@ -48,16 +57,25 @@ class PageForm(forms.Form):
     def add_service_error(self, error: ValidationError | Conflict) -> None:
         """A service refused the write: show each message beside its field."""
         if isinstance(error, Conflict):
-            self.add_error(None, error.detail)
+            self.add_error(None, self.in_words(error.detail))
         elif hasattr(error, "error_dict"):
             for field, messages in error.message_dict.items():
                 target = field if field in self.fields else None
                 for message in messages:
-                    self.add_error(target, message if target else _prefixed(field, message))
+                    text = self.in_words(message)
+                    self.add_error(target, text if target else _prefixed(field, text))
         else:
             for message in error.messages:
-                self.add_error(None, message)
+                self.add_error(None, self.in_words(message))
         self._mark_invalid_fields()
+
+    def in_words(self, message: str) -> str:
+        """The message with field codes and UCUM codes as a person writes them."""
+        for code, words in self.field_words.items():
+            message = re.sub(rf"\b{re.escape(code)}\b", words, message)
+        for code, label in UNIT_LABELS.items():
+            message = message.replace(f"'{code}'", label).replace(code, label)
+        return message
 
 
 def _prefixed(field: str, message: str) -> str:
@@ -75,8 +93,9 @@ class RecordForm(PageForm):
 
     title = ""
     success_message = "Recorded."
+    page_template = "patients/record_form.html"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, patient: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         local_now = clock.now().astimezone(clock.clinic_zone())
         for field in self.fields.values():

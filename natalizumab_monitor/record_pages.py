@@ -17,7 +17,7 @@ def record_page(
 ) -> HttpResponse:
     """GET shows the empty form; POST writes through the form's service, or shows its errors."""
     patient = get_object_or_404(Patient, pk=patient_id)
-    form = form_class(request.POST or None)
+    form = form_class(request.POST or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
             form.write(patient=patient, user=request.user)
@@ -28,7 +28,7 @@ def record_page(
             return redirect("patients:detail", patient_id=patient.id)
     return render(
         request,
-        "patients/record_form.html",
+        form.page_template,
         {"patient": patient, "form": form, "title": form.title},
         status=400 if form.is_bound and form.errors else 200,
     )

@@ -3,7 +3,8 @@
  *
  * The data come from <script type="application/json" id="chart-data"> (Django's json_script):
  * numbers and labels only, never HTML. Each <canvas data-chart="name"> draws data[name].
- * The x axis is a plain linear axis of epoch milliseconds (no date adapter needed).
+ * The x axis is a plain linear axis of epoch milliseconds (no date adapter needed); its ticks
+ * and tooltips write days as the clinic does, in the clinic's zone (data.time_zone).
  */
 (function () {
   "use strict";
@@ -12,8 +13,24 @@
   var LIMIT = "#a40e26";
   var BAND = "rgba(30, 107, 52, 0.12)";
 
+  // Days read as on the pages and in messages ("3 Dec 2026", alerts/rules/wording.py), in
+  // the clinic's time zone; fixed month names, so no browser locale changes them.
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  var zone = "UTC";
+
   function day(ms) {
-    return new Date(ms).toISOString().slice(0, 10);
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone,
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+    })
+      .formatToParts(new Date(ms))
+      .forEach(function (part) {
+        parts[part.type] = part.value;
+      });
+    return Number(parts.day) + " " + MONTHS[Number(parts.month) - 1] + " " + parts.year;
   }
 
   function timeAxis() {
@@ -167,6 +184,7 @@
       return;
     }
     var data = JSON.parse(source.textContent);
+    zone = data.time_zone || zone;
     document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var spec = data[canvas.dataset.chart];
       if (!spec) {

@@ -8,7 +8,6 @@ from django.test import Client
 from django.urls import reverse
 
 from natalizumab_monitor.roles import NEUROLOGIST, NURSE
-from tests.factories import make_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +42,7 @@ def test_404_an_unknown_patient_and_an_unknown_address(
 def test_405_reloading_an_action_address_shows_a_page_that_changes_nothing(
     client_as: Callable[[str | None], Client],
 ) -> None:
-    patient = make_patient()
-    response = client_as(NEUROLOGIST).get(reverse("patients:decide", args=[patient.id]))
+    response = client_as(NEUROLOGIST).get(reverse("alerts:notifications_read_all"))
     assert response.status_code == 405
     assert response["Allow"] == "POST"
     body = response.content.decode()

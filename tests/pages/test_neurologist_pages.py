@@ -331,7 +331,9 @@ def test_the_patient_page_shows_when_the_background_checks_last_ran(neurologist:
     page = neurologist.get(reverse("patients:detail", args=[patient.id])).content.decode()
 
     shown = sweep.astimezone(clock.clinic_zone())
-    assert f'last sweep: <time datetime="{shown.isoformat()}">{shown:%-d %b %H:%M}</time>' in page
+    assert (
+        f'last sweep: <time datetime="{shown.isoformat()}">{shown:%-d %b %Y %H:%M}</time>' in page
+    )
     assert "last timers run: <time" in page
 
 
