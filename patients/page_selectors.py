@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
@@ -23,6 +24,7 @@ from django.db.models import (
 from alerts.models import Alert, AlertStatus, Severity
 from alerts.profile import active_config
 from alerts.rules import GateResult, PmlRisk, check_infusion, pml_risk
+from alerts.rules.wording import date_text, unit_text
 from alerts.snapshots import build_snapshot
 from infusions.models import Infusion, InfusionReaction, InfusionStatus, PreInfusionChecklist
 from labs.models import AntibodyTest, LabResult, MriStudy
@@ -270,7 +272,7 @@ def _lab_text(lab: LabResult) -> tuple[str, str]:
         and lab.value >= lab.reference_high * active_config().liver_uln_multiple
     ):
         flag = "danger"
-    return f"{lab.analyte} {_number(lab.value)} {lab.unit} ({limits})", flag
+    return f"{lab.analyte} {_number(lab.value)} {unit_text(lab.unit)} ({limits})", flag
 
 
 def _range_text(lab: LabResult) -> str:
@@ -503,7 +505,7 @@ def _range_chart(labs: list[LabResult], label: str) -> dict[str, Any]:
     ]
     return {
         "label": label,
-        "unit": labs[-1].unit if labs else "",
+        "unit": unit_text(labs[-1].unit) if labs else "",
         "series": [{"label": label, "points": _series(labs)}],
         "bands": bands,
         "lines": [],
@@ -575,9 +577,11 @@ def build_charts(page: PatientPage, *, liver_multiple: Decimal) -> dict[str, Any
         },
         "mri": {
             "label": "MRI lesions",
-            "labels": [mri.performed_on.isoformat() for mri in page.mri_studies],
+            "labels": [date_text(mri.performed_on) for mri in page.mri_studies],
             "gd": [mri.gd_enhancing_lesions for mri in page.mri_studies],
             "t2": [mri.new_or_enlarging_t2_lesions for mri in page.mri_studies],
         },
     }
+    # The axes write days as the pages do (static/js/charts.js), in the clinic's zone.
+    charts["time_zone"] = settings.CLINIC_TIME_ZONE
     return charts
