@@ -9,11 +9,15 @@ own database connection. Whatever a message holds, the listener answers and goes
 import asyncio
 import logging
 import signal
+import uuid
 from asyncio import IncompleteReadError
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import close_old_connections
 from hl7.mllp import HL7StreamReader, HL7StreamWriter, InvalidBlockError, start_hl7_server
+
+from audit.context import Actor, acting
+from audit.models import Via
 
 from . import hl7v2, services
 from .models import AckCode, Channel
@@ -30,12 +34,15 @@ def decode(block: bytes) -> str:
         return block.decode("latin-1")  # HL7 v2's traditional 8-bit character set
 
 
-def answer(block: bytes) -> str:
+def answer(block: bytes, peer: str = "") -> str:
     """File one framed message and return its ACK; runs in a worker thread."""
     close_old_connections()  # a connection the database dropped is replaced, not reused
     text = decode(block)
     try:
-        return services.receive_hl7(text, channel=Channel.MLLP).ack
+        # The audit records what the message writes as an import from this sender.
+        importing = Actor(via=Via.IMPORT, request_id=uuid.uuid4().hex, remote_addr=peer[:64])
+        with acting(importing):
+            return services.receive_hl7(text, channel=Channel.MLLP).ack
     except Exception:
         # Even keeping the message failed (the database is away): the sender must resend.
         logger.exception("An HL7 message could not be taken")
@@ -77,7 +84,8 @@ class Listener:
                     )
                     await writer.drain()
                     continue
-                reply = await loop.run_in_executor(self.pool, answer, block)
+                address = peer[0] if isinstance(peer, tuple) else ""
+                reply = await loop.run_in_executor(self.pool, answer, block, address)
                 writer.writeblock(reply.encode("utf-8"))
                 await writer.drain()
         except (ConnectionError, OSError):
