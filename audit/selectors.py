@@ -15,6 +15,10 @@ def audit_entries() -> QuerySet[AuditEntry]:
     return AuditEntry.objects.order_by("id")
 
 
+def latest_id() -> int:
+    return AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
 def concerning(entries: QuerySet[AuditEntry], patient_id: UUID | str) -> QuerySet[AuditEntry]:
     """The entries that name the patient (PostgreSQL: jsonb containment, on its GIN index)."""
     key = str(UUID(str(patient_id)))

@@ -96,10 +96,7 @@ def archive_and_purge(
     with open(partial, "rb") as written:
         os.fsync(written.fileno())
     partial.rename(path)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                purge_allowed(cursor)
+    with transaction.atomic(), purge_allowed(connection):
         deleted, _ = AuditEntry.objects.filter(at__lt=before, id__lte=last_id).delete()
         if deleted != count:  # rolls the delete back: the archive holds what stays
             raise RuntimeError(f"Archived {count} entries but would delete {deleted}.")

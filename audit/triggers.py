@@ -13,10 +13,11 @@ setting lives exactly as long as the transaction (a pooled connection never carr
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorWrapper
 
 from audit import context
 from audit.registry import Audited, audited_models
@@ -92,6 +93,17 @@ def install_row_triggers(connection: BaseDatabaseWrapper) -> list[str]:
     return changed
 
 
-def purge_allowed(cursor: CursorWrapper) -> None:
-    """Let this transaction delete audit entries: only the retention command calls this."""
-    cursor.execute("SELECT set_config('audit.purge', 'on', true)")
+@contextmanager
+def purge_allowed(connection: BaseDatabaseWrapper) -> Iterator[None]:
+    """Let the block (inside a transaction) delete audit entries: only the retention command
+    opens it. The flag is transaction-local, and switched off again at the block's end."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('audit.purge', 'on', true)")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('audit.purge', 'off', true)")

@@ -112,6 +112,8 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         return render(request, "audit/search.html", {"form": form, "page": None}, status=400)
     entries = form.entries() if form.is_bound else selectors.audit_entries()
+    # The selection as it stands now: not the entry that records this export, nor later ones.
+    entries = entries.filter(id__lte=selectors.latest_id())
     patient = form.cleaned_data.get("patient") if form.is_bound else None
     services.record_export(
         patients=[str(patient)] if patient else [],
