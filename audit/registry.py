@@ -41,6 +41,10 @@ AUDITED: tuple[Audited, ...] = (
     Audited("auth.group", patient=""),
     Audited("auth.user_groups", patient=""),  # role memberships (the m2m table)
     Audited("knox.authtoken", patient="", masked=("digest",), record_id="token_key"),
+    # The laboratory interface: what arrived is kept in its own table, not copied here.
+    Audited("interop.inboundmessage", patient="", masked=("content", "ack")),
+    Audited("interop.labinboxentry", patient="lab_result_id", patient_via="labs.labresult"),
+    Audited("interop.csvimport", patient="", masked=("content",)),
 )
 
 # Models that name a patient but hold no clinical data of their own (bookkeeping).
