@@ -551,3 +551,11 @@ def _summary(tally: Tally) -> str:
         if count
     ]
     return ", ".join(parts) or "no results"
+
+
+def patient_known(identifiers: tuple[str, ...]) -> object | None:
+    """The id of the one patient these identifiers name, or None."""
+    try:
+        return find_patient(identifiers).pk
+    except MappingProblem:
+        return None

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", include("audit.urls")),
     path("", include("interop.urls")),
+    path("", include("interop.fhir.urls")),
     path("api/v1/", include("natalizumab_monitor.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
