@@ -123,6 +123,7 @@ class LabInboxEntry(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    PREVIEWED = "previewed"  # uploaded and shown row by row; nothing filed yet
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -140,7 +141,7 @@ class CsvImport(models.Model):
     file_name = models.CharField(max_length=255)
     content = models.TextField()
     status = models.CharField(
-        max_length=8, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+        max_length=9, choices=ImportStatus.choices, default=ImportStatus.PREVIEWED
     )
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)

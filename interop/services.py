@@ -23,7 +23,15 @@ from patients.models import Patient
 
 from . import hl7v2, mapping
 from .mapping import MappingProblem
-from .models import AckCode, InboundMessage, InboxReason, InboxStatus, LabInboxEntry
+from .models import (
+    AckCode,
+    CsvImport,
+    ImportStatus,
+    InboundMessage,
+    InboxReason,
+    InboxStatus,
+    LabInboxEntry,
+)
 from .results import IncomingResult, Outcome, ResultStatus, Tally
 
 logger = logging.getLogger(__name__)
@@ -559,3 +567,61 @@ def patient_known(identifiers: tuple[str, ...]) -> object | None:
         return find_patient(identifiers).pk
     except MappingProblem:
         return None
+
+
+def why_queued(incoming: IncomingResult) -> str:
+    """In words, why this result would wait in the inbox (for a preview)."""
+    entry = LabInboxEntry.objects.filter(result_key=incoming.result_key).first()
+    if entry is not None:
+        return entry.detail or entry.get_reason_display()
+    try:
+        find_patient(incoming.patient_identifiers)
+        values_of(incoming, test_of(incoming))
+    except MappingProblem as problem:
+        return problem.detail
+    return "refused by validation"
+
+
+# --- CSV imports ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def upload_csv(*, file_name: str, content: str, user: AbstractBaseUser) -> CsvImport:
+    """Keep an uploaded CSV of results for its preview; nothing is filed yet."""
+    from .csv_import import CsvRefused, read_rows
+
+    try:
+        rows = read_rows(content)
+    except CsvRefused as refused:
+        raise ValidationError({"file": [str(refused)]}) from refused
+    if not rows:
+        raise ValidationError({"file": ["The file has no rows of results."]})
+    return CsvImport.objects.create(
+        uploaded_by=user,
+        uploaded_at=clock.now(),
+        file_name=file_name[:255],
+        content=content,
+        rows_total=len(rows),
+    )
+
+
+@transaction.atomic
+def start_csv_import(*, import_id: object) -> CsvImport:
+    """The neurologist saw the preview and imports the file, in the background."""
+    upload = CsvImport.objects.select_for_update().get(pk=import_id)
+    # Queued again is allowed: a task the broker lost is sent once more (rows file once).
+    if upload.status not in (ImportStatus.PREVIEWED, ImportStatus.QUEUED):
+        raise ValidationError({"non_field_errors": [f"This file is already {upload.status}."]})
+    upload.status = ImportStatus.QUEUED
+    upload.save(update_fields=["status"])
+    transaction.on_commit(lambda: _enqueue_import(str(upload.pk)), robust=True)
+    return upload
+
+
+def _enqueue_import(import_id: str) -> None:
+    from .tasks import import_csv  # the Celery app loads after the models
+
+    try:
+        import_csv.apply_async(args=[import_id])
+    except Exception:  # the upload stays queued; the page says so and offers to retry
+        logger.warning("CSV import %s not queued", import_id)

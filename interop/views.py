@@ -1,5 +1,6 @@
 """The neurologist's pages of the laboratory interface: the lab inbox and the CSV import."""
 
+from collections import Counter
 from uuid import UUID
 
 from django.contrib import messages
@@ -10,9 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from natalizumab_monitor.access import role_required
 from natalizumab_monitor.roles import NEUROLOGIST
 
-from . import selectors, services
-from .forms import FileEntryForm, RejectEntryForm
-from .models import InboxStatus, LabInboxEntry
+from . import csv_import, selectors, services
+from .forms import CsvUploadForm, FileEntryForm, RejectEntryForm
+from .models import CsvImport, ImportStatus, InboxStatus, LabInboxEntry
+
+MAX_CSV_BYTES = 10_000_000
 
 
 @role_required(NEUROLOGIST)
@@ -88,3 +91,58 @@ def inbox_reject(request: HttpRequest, entry_id: UUID) -> HttpResponse:
             messages.success(request, "Result rejected; the reason is kept.")
             return redirect("interop:inbox")
     return _entry_page(request, entry, reject_form=form, status=400)
+
+
+# --- CSV import ---------------------------------------------------------------------------
+
+
+@role_required(NEUROLOGIST)
+def csv_upload(request: HttpRequest) -> HttpResponse:
+    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        raw = upload.read(MAX_CSV_BYTES + 1)
+        try:
+            if len(raw) > MAX_CSV_BYTES:
+                raise ValidationError({"file": [f"Larger than {MAX_CSV_BYTES // 1_000_000} MB."]})
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+            saved = services.upload_csv(file_name=upload.name, content=text, user=request.user)
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            return redirect("interop:csv_import", import_id=saved.id)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "interop/csv_upload.html", {"form": form}, status=status)
+
+
+@role_required(NEUROLOGIST)
+def csv_import_page(request: HttpRequest, import_id: UUID) -> HttpResponse:
+    upload = get_object_or_404(CsvImport, pk=import_id)
+    context: dict[str, object] = {"upload": upload}
+    if upload.status == ImportStatus.PREVIEWED:
+        rows = csv_import.read_rows(upload.content)
+        outcomes = csv_import.preview(rows)
+        context["preview"] = outcomes
+        context["summary"] = sorted(Counter(o.outcome for o in outcomes).items())
+    return render(request, "interop/csv_import.html", context)
+
+
+@role_required(NEUROLOGIST)
+def csv_import_start(request: HttpRequest, import_id: UUID) -> HttpResponse:
+    upload = get_object_or_404(CsvImport, pk=import_id)
+    if request.method != "POST":
+        return redirect("interop:csv_import", import_id=upload.id)
+    try:
+        services.start_csv_import(import_id=upload.id)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("interop:csv_import", import_id=upload.id)
+
+
+@role_required(NEUROLOGIST)
+def csv_import_progress(request: HttpRequest, import_id: UUID) -> HttpResponse:
+    upload = get_object_or_404(CsvImport, pk=import_id)
+    return render(request, "interop/_csv_progress.html", {"upload": upload})
