@@ -165,6 +165,9 @@ class InfusionSerializer(serializers.ModelSerializer):
             "nurse",
             "checklist",
             "reactions",
+            "stop_reason",
+            "discharge_reason",
+            "cancel_reason",
             "version",
             "created_at",
             "updated_at",
@@ -208,11 +211,23 @@ class StartInputSerializer(serializers.Serializer):
 
 class StopInputSerializer(serializers.Serializer):
     ended_at = ZonedDateTimeField()
+    reason = TextField(
+        max_length=services.REASON_MAX,
+        required=False,
+        allow_blank=True,
+        help_text="Why the infusion stops before the minimum duration (kept in the record).",
+    )
     version = VersionField()
 
 
 class DischargeInputSerializer(serializers.Serializer):
     discharged_at = ZonedDateTimeField()
+    reason = TextField(
+        max_length=services.REASON_MAX,
+        required=False,
+        allow_blank=True,
+        help_text="Why the patient leaves before the end of the observation (kept).",
+    )
     version = VersionField()
 
 

@@ -14,6 +14,7 @@ from natalizumab_monitor.forms import DateTimeLocalInput, PageForm
 from patients.models import Patient
 
 from .models import ACCEPTED_DILUENT, DosePreparation, ReactionSeverity, Storage
+from .services import accepted_diluent
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -86,7 +87,11 @@ class BagChoiceField(forms.ModelChoiceField):
 
 
 class ChecklistForm(PageForm):
-    """The visit's checklist and the bag to infuse; any 'yes' (or 'not authorized') holds it."""
+    """The visit's checklist and the bag to infuse; any 'yes' (or 'not authorized') holds it.
+
+    Without a ready bag the checklist is recorded first: the pharmacy is asked for the bag
+    once it clears, so no vial is wasted on a patient who will not be infused.
+    """
 
     preparation = BagChoiceField(
         queryset=DosePreparation.objects.none(),
@@ -99,13 +104,28 @@ class ChecklistForm(PageForm):
         super().__init__(*args, **kwargs)
         bag_ids = [bag.pk for bag in bags]
         self.fields["preparation"].queryset = DosePreparation.objects.filter(pk__in=bag_ids)
-        if len(bag_ids) == 1:
-            self.fields["preparation"].initial = bag_ids[0]
+        if bag_ids:
+            self.fields["preparation"].initial = bag_ids[0]  # soonest to expire
+        else:
+            del self.fields["preparation"]
         for name, question in CHECKLIST_QUESTIONS.items():
             self.fields[name] = yes_no(question)
 
     def answers(self) -> dict[str, bool]:
         return {name: self.cleaned_data[name] for name in CHECKLIST_QUESTIONS}
+
+    def bag(self) -> DosePreparation | None:
+        return self.cleaned_data.get("preparation")
+
+
+class ReasonForm(PageForm):
+    """The reason for an early stop, an early discharge or a cancelled visit, confirmed."""
+
+    reason = forms.CharField(label="Reason", max_length=2000, required=False)
+    confirmed = forms.BooleanField(required=False)
+
+    def reason_given(self) -> str:
+        return self.cleaned_data.get("reason", "").strip() if self.is_valid() else ""
 
 
 class VersionForm(PageForm):
@@ -154,7 +174,13 @@ class PreparationForm(PageForm):
 
     patient = forms.ModelChoiceField(queryset=Patient.objects.none(), label="Patient")
     dose_mg = forms.DecimalField(label="Dose (mg)", max_digits=6, decimal_places=1)
-    diluent = forms.CharField(label="Diluent", max_length=40, initial=ACCEPTED_DILUENT)
+    diluent = forms.CharField(
+        label="Diluent",
+        max_length=40,
+        initial=ACCEPTED_DILUENT,
+        help_text="0.9% sodium chloride (0.9% NaCl, normal saline): the only diluent.",
+        widget=forms.TextInput(attrs={"list": "diluent-choices", "autocomplete": "off"}),
+    )
     diluent_volume_ml = forms.DecimalField(
         label="Diluent volume (mL)", max_digits=6, decimal_places=1
     )
@@ -188,9 +214,16 @@ class PreparationForm(PageForm):
                 f"Dilute in {config.prep_diluent_volume_ml:f} mL (PREP-DOSE); prepare a new bag.",
             )
         diluent = (data.get("diluent") or "").strip()
-        if diluent and diluent not in config.prep_accepted_diluents:
-            accepted = " or ".join(config.prep_accepted_diluents)
-            self.add_error("diluent", f"Natalizumab is diluted in {accepted} only (PREP-DILUENT).")
+        if diluent:
+            named = accepted_diluent(diluent)
+            if named is None or named not in config.prep_accepted_diluents:
+                self.add_error(
+                    "diluent",
+                    f"“{diluent}” is not accepted: natalizumab is diluted in 0.9% sodium "
+                    f"chloride ({ACCEPTED_DILUENT}) only (PREP-DILUENT).",
+                )
+            else:
+                data["diluent"] = named
         for handling in ("frozen", "shaken"):
             if data.get(handling):
                 self.add_error(

@@ -146,8 +146,9 @@ class Infusion(RecordModel):
         "patients.Patient", on_delete=models.PROTECT, related_name="infusions"
     )
     # One bag, one infusion: a second infusion on the same bag is refused by the database.
+    # Empty while the visit waits for its bag: the pharmacy prepares it once the checklist clears.
     preparation = models.OneToOneField(
-        DosePreparation, on_delete=models.PROTECT, related_name="infusion"
+        DosePreparation, on_delete=models.PROTECT, related_name="infusion", null=True, blank=True
     )
     checklist = models.OneToOneField(
         PreInfusionChecklist,
@@ -171,6 +172,10 @@ class Infusion(RecordModel):
         blank=True,
     )
     version = models.PositiveIntegerField(default=1)  # optimistic concurrency
+    # Why a costly or irreversible step was taken early, as the nurse confirmed it.
+    stop_reason = models.TextField("reason for stopping before the minimum duration", blank=True)
+    discharge_reason = models.TextField("reason for discharge before the observation", blank=True)
+    cancel_reason = models.TextField("reason for cancelling the visit", blank=True)
 
     class Meta:
         ordering = ["created_at"]

@@ -3,7 +3,7 @@
 The API's reads live in selectors.py; these shape rows for the clinic pages.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
@@ -17,8 +17,10 @@ from patients.models import Patient, TreatmentStatus
 from .models import (
     DosePreparation,
     Infusion,
+    InfusionReaction,
     InfusionStatus,
     PreparationStatus,
+    ReactionSeverity,
 )
 
 # An infusion the nurse is still busy with: waiting to start, running, or in observation.
@@ -37,33 +39,6 @@ def start_of_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=clock.clinic_zone())
 
 
-def is_checklist_to_do(finding: Finding) -> bool:
-    """The gate's 'no checklist yet for this visit': the next step, not a safety block."""
-    return finding.rule == "INF-CHECKLIST" and finding.evidence.get("reasons") == ["missing"]
-
-
-@dataclass
-class Clearance:
-    """The gate's answer, split into what truly blocks and what is simply the next step."""
-
-    cleared: bool
-    blocking: list[Finding] = field(default_factory=list)
-    overridden: list[Finding] = field(default_factory=list)
-    checklist_to_do: bool = False
-
-    @classmethod
-    def of(cls, gate: GateResult | None) -> "Clearance | None":
-        if gate is None:
-            return None
-        blocking = [f for f in gate.blocking if not is_checklist_to_do(f)]
-        return cls(
-            cleared=gate.cleared,
-            blocking=blocking,
-            overridden=list(gate.overridden),
-            checklist_to_do=len(blocking) < len(gate.blocking),
-        )
-
-
 @dataclass
 class TodayRow:
     patient: Patient
@@ -71,11 +46,18 @@ class TodayRow:
     days_overdue: int
     visit: Infusion | None
     bags: list[DosePreparation]
-    clearance: Clearance | None
+    clearance: GateResult | None
 
     @property
     def status(self) -> str | None:
         return self.visit.status if self.visit else None
+
+    @property
+    def severe_reactions(self) -> list[InfusionReaction]:
+        """Today's severe reactions of the visit, to show in red with their words."""
+        if self.visit is None:
+            return []
+        return [r for r in self.visit.reactions.all() if r.severity == ReactionSeverity.SEVERE]
 
 
 def _due_on(patient: Patient) -> date | None:
@@ -130,7 +112,8 @@ def todays_infusion_list(*, today: date | None = None) -> list[TodayRow]:
                     Q(status__in=IN_PROGRESS)
                     | Q(status=InfusionStatus.DISCHARGED, discharged_at__gte=midnight)
                 )
-                .select_related("preparation")
+                .select_related("preparation", "checklist")
+                .prefetch_related("reactions")
                 .order_by("-created_at"),
                 to_attr="todays_infusions",
             ),
@@ -157,7 +140,7 @@ def todays_infusion_list(*, today: date | None = None) -> list[TodayRow]:
                 days_overdue=max(0, (today - due_on).days) if due_on else 0,
                 visit=visit,
                 bags=patient.unassigned_bags,  # type: ignore[attr-defined]
-                clearance=Clearance.of(gates.get(str(patient.id))),
+                clearance=gates.get(str(patient.id)),
             )
         )
     rows.sort(
@@ -184,7 +167,7 @@ def checklist_page(patient_id: UUID | str) -> Patient:
     ).get(pk=patient_id)
 
 
-def infusion_page(infusion_id: UUID | str) -> tuple[Infusion, Clearance | None]:
+def infusion_page(infusion_id: UUID | str) -> tuple[Infusion, GateResult | None]:
     """One infusion with its patient, bag, checklist and reactions; the gate while planned."""
     infusion = (
         Infusion.objects.select_related("patient", "preparation", "checklist", "nurse")
@@ -193,25 +176,83 @@ def infusion_page(infusion_id: UUID | str) -> tuple[Infusion, Clearance | None]:
     )
     clearance = None
     if infusion.status == InfusionStatus.PLANNED:
-        clearance = Clearance.of(
-            clearance_for(
-                infusion.patient_id,
-                infusion_id=infusion.id,
-                preparation_id=infusion.preparation_id,
-            )
+        clearance = clearance_for(
+            infusion.patient_id, infusion_id=infusion.id, preparation_id=infusion.preparation_id
         )
     return infusion, clearance
 
 
-def bag_board(*, today: date | None = None) -> QuerySet[DosePreparation]:
-    """Today's bags, and any older bag still waiting to be used, soonest expiry first."""
+@dataclass
+class BagRow:
+    """A bag on the pharmacist's board, and why it may not be used if it may not."""
+
+    bag: DosePreparation
+    not_usable: list[str]
+    patient_not_cleared: list[Finding]
+
+
+def bag_board(*, today: date | None = None) -> list[BagRow]:
+    """Today's bags, and any older bag still waiting to be used, soonest expiry first.
+
+    A ready bag the rules would refuse (wrong dose or volume), or one of a suspended or
+    discontinued course, is marked not usable with the reason.
+    """
     midnight = start_of_day(today or clock.clinic_today())
-    return (
+    return bag_rows(
         DosePreparation.objects.filter(
             Q(prepared_at__gte=midnight) | Q(status=PreparationStatus.READY)
         )
-        .select_related("patient", "infusion")
-        .order_by("expires_at", "prepared_at")
+    )
+
+
+def bag_rows(bags: QuerySet[DosePreparation]) -> list[BagRow]:
+    """Bags as board rows, soonest expiry first, each with what makes it unusable."""
+    bags_list = list(
+        bags.select_related("patient", "infusion").order_by("expires_at", "prepared_at")
+    )
+    ready_patients = {b.patient_id for b in bags_list if b.status == PreparationStatus.READY}
+    gates = clearances_for(sorted(ready_patients, key=str)) if ready_patients else {}
+    return [_bag_row(bag, gates.get(str(bag.patient_id))) for bag in bags_list]
+
+
+def _bag_row(bag: DosePreparation, gate: GateResult | None) -> BagRow:
+    if gate is None or bag.status != PreparationStatus.READY:
+        return BagRow(bag=bag, not_usable=[], patient_not_cleared=[])
+    not_usable = [
+        f.message
+        for f in gate.visit_steps
+        if f.rule.startswith("PREP-")
+        and f.evidence.get("preparation_id") == str(bag.id)
+        and f.rule != "PREP-STABILITY"  # the countdown shows expiry live
+    ]
+    status = bag.patient.treatment_status
+    if status == TreatmentStatus.SUSPENDED:
+        not_usable.append("Treatment is suspended: do not use until a neurologist resumes it")
+    elif status == TreatmentStatus.DISCONTINUED:
+        not_usable.append("Treatment is discontinued: do not use this bag")
+    patient_blocks = [f for f in gate.blocking if f.rule != "INF-CHECKLIST"]
+    return BagRow(bag=bag, not_usable=not_usable, patient_not_cleared=patient_blocks)
+
+
+def bags_needed() -> QuerySet[Infusion]:
+    """Planned visits whose checklist has cleared and that wait for a bag (CLINICAL_RULES.md:
+    bags are asked for once the checklist clears, so no vial is wasted)."""
+    cleared = Q(checklist__cleared_at__isnull=False) | Q(
+        checklist__authorized=True,
+        checklist__new_neurological_symptoms=False,
+        checklist__immunocompromised=False,
+        checklist__immunosuppressants_last_month=False,
+        checklist__current_infection=False,
+    )
+    return (
+        Infusion.objects.filter(
+            cleared,
+            status=InfusionStatus.PLANNED,
+            preparation__isnull=True,
+            patient__treatment_status=TreatmentStatus.ACTIVE,
+        )
+        .select_related("patient", "checklist")
+        .order_by("checklist__asked_at")
     )
 
 

@@ -34,6 +34,8 @@ from .models import (
 DOSE_MAX_MG = Decimal(1000)
 VOLUME_MAX_ML = Decimal(1000)
 SYMPTOMS_MAX = 20
+DISCARD_REASON_MAX = 200
+REASON_MAX = 2000
 CHECKLIST_ANSWERS = ("authorized", *PreInfusionChecklist.ANSWER_FIELDS)
 
 
@@ -52,6 +54,28 @@ def preparation_expiry(
         else config.prep_stability_hours_room
     )
     return prepared_at + timedelta(hours=hours)
+
+
+# How pharmacists write the one accepted diluent; anything else is refused by name.
+DILUENT_SYNONYMS = frozenset(
+    {
+        "0.9% nacl",
+        "0.9% sodium chloride",
+        "sodium chloride 0.9%",
+        "nacl 0.9%",
+        "0.9 % nacl",
+        "0.9 % sodium chloride",
+        "normal saline",
+        "ns",
+        "0.9% saline",
+        "saline 0.9%",
+    }
+)
+
+
+def accepted_diluent(diluent: str) -> str | None:
+    """The diluent as recorded (0.9% NaCl) when `diluent` names it, else None."""
+    return ACCEPTED_DILUENT if " ".join(diluent.lower().split()) in DILUENT_SYNONYMS else None
 
 
 def _check_positive(problems: Problems, field: str, value: Decimal, maximum: Decimal) -> None:
@@ -75,12 +99,20 @@ def create_preparation(
     room_temperature_since: datetime | None = None,
     user: AbstractBaseUser,
 ) -> DosePreparation:
-    """Record one bag; a frozen or shaken bag is recorded as discarded (PREP-HANDLING)."""
+    """Record one bag, for the patient's visit that waits for one if there is such a visit.
+
+    A frozen or shaken bag (PREP-HANDLING), or one already past its stability limit
+    (PREP-STABILITY), is recorded as discarded with the reason: never as ready.
+    """
     problems = Problems()
     _check_positive(problems, "dose_mg", dose_mg, DOSE_MAX_MG)
     _check_positive(problems, "diluent_volume_ml", diluent_volume_ml, VOLUME_MAX_ML)
-    if diluent.strip() != ACCEPTED_DILUENT:
-        problems.add("diluent", f"Natalizumab is diluted in {ACCEPTED_DILUENT} only.")
+    if accepted_diluent(diluent) is None:
+        problems.add(
+            "diluent",
+            f"Natalizumab is diluted in 0.9% sodium chloride ({ACCEPTED_DILUENT}) only; "
+            f"{diluent.strip()[:40]!r} is not accepted.",
+        )
     if storage not in Storage.values:
         problems.add("storage", f"Must be one of {', '.join(Storage.values)}.")
     check_record_date(problems, "prepared_at", prepared_at, patient.birth_date)
@@ -95,8 +127,12 @@ def create_preparation(
             check_time_not_future(problems, "room_temperature_since", room_temperature_since)
     problems.raise_if_any()
 
+    expires_at = preparation_expiry(prepared_at, storage, room_temperature_since)
     reasons = [name for name, flag in (("frozen", frozen), ("shaken", shaken)) if flag]
-    return DosePreparation.objects.create(
+    if clock.now() > expires_at:  # at exactly the limit it is still usable
+        local = expires_at.astimezone(clock.clinic_zone())
+        reasons.append(f"expired at {local:%d %b %Y %H:%M} before it was recorded")
+    bag = DosePreparation.objects.create(
         patient=patient,
         dose_mg=dose_mg,
         diluent=ACCEPTED_DILUENT,
@@ -107,22 +143,43 @@ def create_preparation(
         frozen=frozen,
         shaken=shaken,
         status=PreparationStatus.DISCARDED if reasons else PreparationStatus.READY,
-        discarded_reason=" and ".join(reasons).capitalize() if reasons else "",
-        expires_at=preparation_expiry(prepared_at, storage, room_temperature_since),
+        discarded_reason=" and ".join(reasons).capitalize()[:DISCARD_REASON_MAX] if reasons else "",
+        expires_at=expires_at,
         prepared_by=user,
     )
+    if bag.status == PreparationStatus.READY:
+        _give_to_waiting_visit(bag)
+    return bag
+
+
+def _give_to_waiting_visit(bag: DosePreparation) -> None:
+    """A bag made for a patient whose planned visit has none yet is that visit's bag."""
+    waiting = (
+        Infusion.objects.select_for_update()
+        .filter(patient_id=bag.patient_id, status=InfusionStatus.PLANNED, preparation__isnull=True)
+        .order_by("created_at")
+        .first()
+    )
+    if waiting is not None:
+        waiting.preparation = bag
+        waiting.version += 1
+        waiting.save(update_fields=["preparation", "version", "updated_at"])
 
 
 @transaction.atomic
 def create_infusion(
     *,
     patient: Patient,
-    preparation: DosePreparation,
+    preparation: DosePreparation | None,
     checklist: dict[str, bool],
     user: AbstractBaseUser,
     route: str = Route.IV_INFUSION,
 ) -> Infusion:
-    """Record the visit's pre-infusion checklist and plan the infusion of one bag."""
+    """Record the visit's pre-infusion checklist and plan the infusion of one bag.
+
+    Without a bag the visit waits for one: the pharmacy's board asks for it once the
+    checklist has cleared, and the bag joins the visit when it is recorded.
+    """
     problems = Problems()
     if route != Route.IV_INFUSION:
         problems.add(
@@ -135,8 +192,12 @@ def create_infusion(
             "checklist", f"Answer exactly these questions: {', '.join(CHECKLIST_ANSWERS)}."
         )
     # Lock the bag: of two nurses planning an infusion on it at once, the second one waits.
-    bag = DosePreparation.objects.select_for_update().get(pk=preparation.pk)
-    if bag.patient_id != patient.pk:
+    bag = (
+        DosePreparation.objects.select_for_update().get(pk=preparation.pk) if preparation else None
+    )
+    if bag is None:
+        pass
+    elif bag.patient_id != patient.pk:
         problems.add("preparation", "This bag was prepared for another patient.")
     elif Infusion.objects.filter(preparation=bag).exists():
         problems.add("preparation", "This bag is already assigned to an infusion.")
@@ -188,22 +249,22 @@ def start_infusion(
         raise Conflict(f"The infusion is {infusion.status}; only a planned infusion starts.")
     problems = Problems()
     check_time_not_future(problems, "started_at", started_at)
-    if started_at < infusion.preparation.prepared_at:
+    if infusion.preparation and started_at < infusion.preparation.prepared_at:
         problems.add("started_at", "Cannot be before the bag was prepared.")
     problems.raise_if_any()
 
-    # The single call point of the infusion gate.
+    # The single call point of the infusion gate: the patient cleared, every visit step done.
     gate = check_gate(infusion=infusion, at=started_at)
-    if not gate.cleared:
+    if not gate.may_start:
         raise GateRefused(
-            "The infusion may not start.", blocking=[f.as_dict() for f in gate.blocking]
+            "The infusion may not start.", blocking=[f.as_dict() for f in gate.refusals]
         )
     # An override covers one infusion: this one uses it up.
     TreatmentDecision.objects.filter(
         pk__in=gate.overrides_used, action=DecisionAction.OVERRIDE, consumed_at__isnull=True
     ).update(consumed_at=started_at)
 
-    bag = DosePreparation.objects.select_for_update().get(pk=infusion.preparation_id)
+    bag = DosePreparation.objects.select_for_update().get(pk=infusion.preparation_id)  # gate: set
     bag.status = PreparationStatus.USED
     bag.save(update_fields=["status", "updated_at"])
     infusion.preparation = bag
@@ -247,14 +308,35 @@ def clear_checklist(*, infusion: Infusion, user: AbstractBaseUser, note: str) ->
     return infusion
 
 
+def _check_reason(problems: Problems, reason: str) -> str:
+    reason = reason.strip()
+    if len(reason) > REASON_MAX:
+        problems.add("reason", f"At most {REASON_MAX} characters.")
+    return reason
+
+
+def is_early_stop(infusion: Infusion, ended_at: datetime) -> bool:
+    """Stopping now would make the infusion shorter than the minimum (INF-DURATION)."""
+    minimum = timedelta(minutes=active_config().infusion_min_minutes)
+    return infusion.started_at is not None and ended_at - infusion.started_at < minimum
+
+
+def is_early_discharge(infusion: Infusion, discharged_at: datetime) -> bool:
+    """Discharging now would cut the observation short (INF-OBSERVATION)."""
+    observation = timedelta(minutes=active_config().observation_minutes)
+    return infusion.ended_at is not None and discharged_at - infusion.ended_at < observation
+
+
 @transaction.atomic
 def stop_infusion(
     *,
     infusion: Infusion,
     ended_at: datetime,
+    reason: str = "",
     version: int | None = None,
     if_match: int | None = None,
 ) -> Infusion:
+    """Stop a running infusion; the reason for an early stop is kept for the timeline."""
     infusion = _lock_infusion(infusion, version=version, if_match=if_match)
     if infusion.status != InfusionStatus.RUNNING:
         raise Conflict(f"The infusion is {infusion.status}; only a running infusion stops.")
@@ -262,9 +344,11 @@ def stop_infusion(
     check_time_not_future(problems, "ended_at", ended_at)
     if infusion.started_at is not None and ended_at <= infusion.started_at:
         problems.add("ended_at", "Must be after the start of the infusion.")
+    reason = _check_reason(problems, reason)
     problems.raise_if_any()
     infusion.status = InfusionStatus.STOPPED
     infusion.ended_at = ended_at
+    infusion.stop_reason = reason
     infusion.version += 1
     infusion.save()
     return infusion
@@ -275,6 +359,7 @@ def discharge_infusion(
     *,
     infusion: Infusion,
     discharged_at: datetime,
+    reason: str = "",
     version: int | None = None,
     if_match: int | None = None,
 ) -> Infusion:
@@ -288,9 +373,11 @@ def discharge_infusion(
     check_time_not_future(problems, "discharged_at", discharged_at)
     if infusion.ended_at is not None and discharged_at < infusion.ended_at:
         problems.add("discharged_at", "Cannot be before the end of the infusion.")
+    reason = _check_reason(problems, reason)
     problems.raise_if_any()
     infusion.status = InfusionStatus.DISCHARGED
     infusion.discharged_at = discharged_at
+    infusion.discharge_reason = reason
     infusion.version += 1
     infusion.save()
     return infusion
@@ -333,14 +420,13 @@ def record_reaction(
         # INF-HYPERSENSITIVITY: stop the infusion at once.
         infusion.status = InfusionStatus.STOPPED
         infusion.ended_at = onset_at
+        infusion.stop_reason = f"Severe reaction: {', '.join(symptoms)}"[:REASON_MAX]
         infusion.version += 1
         infusion.save()
     return reaction
 
 
 # --- Bags and visits the pages manage --------------------------------------------------------
-
-DISCARD_REASON_MAX = 200
 
 
 def _lock_bag(preparation: DosePreparation) -> DosePreparation:
@@ -372,6 +458,10 @@ def discard_preparation(
     bag.status = PreparationStatus.DISCARDED
     bag.discarded_reason = reason
     bag.save(update_fields=["status", "discarded_reason", "updated_at"])
+    if infusion is not None:  # the planned visit waits for a new bag
+        infusion.preparation = None
+        infusion.version += 1
+        infusion.save(update_fields=["preparation", "version", "updated_at"])
     return bag
 
 
@@ -394,21 +484,28 @@ def mark_preparation_used(
 
 
 @transaction.atomic
-def cancel_infusion(*, infusion: Infusion, user: AbstractBaseUser) -> Infusion:
+def cancel_infusion(*, infusion: Infusion, user: AbstractBaseUser, reason: str) -> Infusion:
     """A planned infusion that will not happen (bag expired, patient not cleared, went home).
 
-    Its checklist stays on record. Its bag is discarded: one bag belongs to one infusion, so
-    no later infusion can use it.
+    Its checklist stays on record, with the reason. Its bag is discarded: one bag belongs to
+    one infusion, so no later infusion can use it.
     """
     infusion = Infusion.objects.select_for_update().get(pk=infusion.pk)
+    problems = Problems()
+    reason = _check_reason(problems, reason)
+    if not reason:
+        problems.add("reason", "Say why the visit is cancelled.")
+    problems.raise_if_any()
     if infusion.status != InfusionStatus.PLANNED:
         raise Conflict(f"The infusion is {infusion.status}; only a planned infusion is cancelled.")
-    bag = _lock_bag(infusion.preparation)
-    if bag.status == PreparationStatus.READY:
-        bag.status = PreparationStatus.DISCARDED
-        bag.discarded_reason = "Infusion cancelled"
-        bag.save(update_fields=["status", "discarded_reason", "updated_at"])
+    if infusion.preparation_id is not None:
+        bag = _lock_bag(infusion.preparation)
+        if bag.status == PreparationStatus.READY:
+            bag.status = PreparationStatus.DISCARDED
+            bag.discarded_reason = f"Infusion cancelled: {reason}"[:DISCARD_REASON_MAX]
+            bag.save(update_fields=["status", "discarded_reason", "updated_at"])
     infusion.status = InfusionStatus.CANCELLED
+    infusion.cancel_reason = reason
     infusion.version += 1
-    infusion.save(update_fields=["status", "version", "updated_at"])
+    infusion.save(update_fields=["status", "cancel_reason", "version", "updated_at"])
     return infusion

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from alerts.profile import active_config
+from alerts.rules import GateResult
 from natalizumab_monitor import clock
 from natalizumab_monitor.access import is_htmx, role_required
 from natalizumab_monitor.errors import Conflict, GateRefused
@@ -18,8 +19,15 @@ from natalizumab_monitor.roles import NURSE, PHARMACIST
 from patients.models import Patient
 
 from . import page_selectors, services
-from .forms import ChecklistForm, DiscardForm, PreparationForm, ReactionForm, VersionForm
-from .models import DosePreparation, Infusion, ReactionSeverity
+from .forms import (
+    ChecklistForm,
+    DiscardForm,
+    PreparationForm,
+    ReactionForm,
+    ReasonForm,
+    VersionForm,
+)
+from .models import DosePreparation, Infusion, PreparationStatus, ReactionSeverity
 
 
 def finding_messages(blocking: Any) -> list[dict[str, str]]:
@@ -53,22 +61,12 @@ def checklist(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             infusion = services.create_infusion(
-                patient=patient,
-                preparation=form.cleaned_data["preparation"],
-                checklist=form.answers(),
-                user=request.user,
+                patient=patient, preparation=form.bag(), checklist=form.answers(), user=request.user
             )
         except ValidationError as error:
             form.add_service_error(error)
         else:
-            if infusion.checklist and infusion.checklist.needs_clearance:
-                messages.warning(
-                    request,
-                    "The infusion is on hold: an answer needs a prescriber's clearance before "
-                    "it may start. Contact the prescribing neurologist.",
-                )
-            else:
-                messages.success(request, "Checklist recorded: the infusion is planned.")
+            _checklist_message(request, infusion)
             return redirect("infusions:infusion", infusion_id=infusion.id)
     return render(
         request,
@@ -78,7 +76,26 @@ def checklist(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     )
 
 
-def _infusion_or_404(infusion_id: UUID) -> tuple[Infusion, page_selectors.Clearance | None]:
+def _checklist_message(request: HttpRequest, infusion: Infusion) -> None:
+    """What the checklist led to, in the colour of what happens next (never a green 'planned'
+    above a red block)."""
+    if infusion.checklist and infusion.checklist.needs_clearance:
+        messages.warning(
+            request,
+            "Checklist recorded. The infusion is on hold: an answer needs a prescriber's "
+            "clearance before it may start. Contact the prescribing neurologist.",
+        )
+        return
+    _, gate = page_selectors.infusion_page(infusion.id)
+    if gate is not None and not gate.cleared:
+        messages.warning(request, "Checklist recorded. The patient is not cleared: see why below.")
+    elif infusion.preparation_id is None:
+        messages.info(request, "Checklist recorded and cleared: the pharmacy is asked for the bag.")
+    else:
+        messages.success(request, "Checklist recorded: the infusion is planned.")
+
+
+def _infusion_or_404(infusion_id: UUID) -> tuple[Infusion, GateResult | None]:
     try:
         return page_selectors.infusion_page(infusion_id)
     except Infusion.DoesNotExist as missing:
@@ -87,7 +104,7 @@ def _infusion_or_404(infusion_id: UUID) -> tuple[Infusion, page_selectors.Cleara
 
 def _infusion_context(
     infusion: Infusion,
-    clearance: page_selectors.Clearance | None,
+    clearance: GateResult | None,
     **extra: Any,
 ) -> dict[str, Any]:
     config = active_config()
@@ -105,10 +122,12 @@ def _infusion_context(
         context["earliest_stop"] = infusion.started_at + timedelta(
             minutes=config.infusion_min_minutes
         )
+        context["early_stop"] = services.is_early_stop(infusion, context["now"])
     if infusion.ended_at:
         context["observation_ends"] = infusion.ended_at + timedelta(
             minutes=config.observation_minutes
         )
+        context["early_discharge"] = services.is_early_discharge(infusion, context["now"])
     context["severe_reaction"] = any(
         r.severity == ReactionSeverity.SEVERE for r in context["reactions"]
     )
@@ -127,8 +146,15 @@ def _infusion_response(
     return render(request, "infusions/infusion.html", context, status=status)
 
 
+PROBLEM_KEY = "infusion-problem"
+
+
 @role_required(NURSE)
 def infusion(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
+    # A refused action redirected here (so the address bar can be reloaded): show why, once.
+    problem = request.session.pop(PROBLEM_KEY, None)
+    if problem and problem.get("infusion") == str(infusion_id):
+        return _infusion_response(request, infusion_id, status=problem["status"], problem=problem)
     return _infusion_response(request, infusion_id)
 
 
@@ -140,14 +166,26 @@ def _after_action(request: HttpRequest, infusion_id: UUID, done: str) -> HttpRes
 
 
 def _problem(
-    request: HttpRequest, infusion_id: UUID, detail: str, blocking: Any = None, status: int = 409
+    request: HttpRequest,
+    infusion_id: UUID,
+    detail: str,
+    blocking: Any = None,
+    status: int = 409,
+    ask_reason: str = "",
 ) -> HttpResponse:
-    return _infusion_response(
-        request,
-        infusion_id,
-        status=status,
-        problem={"detail": detail, "blocking": finding_messages(blocking)},
-    )
+    """Why an action was refused: in the panel (htmx), or on the reloadable page after a
+    redirect. `ask_reason` names the action whose reason the panel asks for."""
+    problem = {
+        "infusion": str(infusion_id),
+        "detail": detail,
+        "blocking": finding_messages(blocking),
+        "status": status,
+        "ask_reason": ask_reason,
+    }
+    if is_htmx(request):
+        return _infusion_response(request, infusion_id, status=status, problem=problem)
+    request.session[PROBLEM_KEY] = problem
+    return redirect("infusions:infusion", infusion_id=infusion_id)
 
 
 def _version(request: HttpRequest) -> int | None:
@@ -170,57 +208,120 @@ def _run_action(
     return _after_action(request, infusion_id, done)
 
 
-@require_POST
-@role_required(NURSE)
+def infusion_action(view: Any) -> Any:
+    """A button of the infusion page: the nurse's, by POST only."""
+    return require_POST(role_required(NURSE)(view))
+
+
+def _confirmed_reason(request: HttpRequest) -> str | None:
+    """The reason the nurse gave and confirmed, or None when either is missing."""
+    form = ReasonForm(request.POST)
+    if not form.is_valid() or not form.cleaned_data["confirmed"]:
+        return None
+    return form.reason_given() or None
+
+
+@infusion_action
 def start(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
+    now = clock.now()
+    _, gate = _infusion_or_404(infusion_id)
+    if gate is not None and gate.may_start and gate.warnings and not request.POST.get("seen"):
+        return _problem(
+            request,
+            infusion_id,
+            "Read the warnings and tick that you have seen them before starting.",
+            gate.warnings,
+            status=400,
+        )
     return _run_action(
         request,
         infusion_id,
         services.start_infusion,
         "Infusion started.",
-        started_at=clock.now(),
+        started_at=now,
         user=request.user,
     )
 
 
-@require_POST
-@role_required(NURSE)
+@infusion_action
 def stop(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
+    now = clock.now()
+    target = get_object_or_404(Infusion, pk=infusion_id)
+    reason = ""
+    if services.is_early_stop(target, now):
+        reason = _confirmed_reason(request) or ""
+        if not reason:
+            minutes = active_config().infusion_min_minutes
+            return _problem(
+                request,
+                infusion_id,
+                f"The infusion has run less than {minutes} min. To stop it now, give the "
+                "reason and confirm.",
+                status=400,
+                ask_reason="stop",
+            )
     return _run_action(
         request,
         infusion_id,
         services.stop_infusion,
         "Infusion stopped: the observation period has begun.",
-        ended_at=clock.now(),
+        ended_at=now,
+        reason=reason,
     )
 
 
-@require_POST
-@role_required(NURSE)
+@infusion_action
 def discharge(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
+    now = clock.now()
+    target = get_object_or_404(Infusion, pk=infusion_id)
+    reason = ""
+    if services.is_early_discharge(target, now):
+        reason = _confirmed_reason(request) or ""
+        if not reason:
+            return _problem(
+                request,
+                infusion_id,
+                "The observation period is not over. To discharge the patient now, give the "
+                "reason and confirm.",
+                status=400,
+                ask_reason="discharge",
+            )
     return _run_action(
         request,
         infusion_id,
         services.discharge_infusion,
         "Patient discharged.",
-        discharged_at=clock.now(),
+        discharged_at=now,
+        reason=reason,
     )
 
 
-@require_POST
-@role_required(NURSE)
+@infusion_action
 def cancel(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
     target = get_object_or_404(Infusion, pk=infusion_id)
+    reason = _confirmed_reason(request)
+    if reason is None:
+        return _problem(
+            request,
+            infusion_id,
+            "Cancelling discards the bag. Give the reason and confirm to cancel the visit.",
+            status=400,
+            ask_reason="cancel",
+        )
     try:
-        services.cancel_infusion(infusion=target, user=request.user)
+        cancelled = services.cancel_infusion(infusion=target, user=request.user, reason=reason)
     except Conflict as conflict:
         return _problem(request, infusion_id, conflict.detail)
-    messages.success(request, "Infusion cancelled; its bag is marked discarded.")
+    except ValidationError as error:
+        return _problem(request, infusion_id, " ".join(error.messages), status=400)
+    if cancelled.preparation_id:
+        messages.success(request, "Visit cancelled; its bag is marked discarded.")
+    else:
+        messages.success(request, "Visit cancelled.")
     return redirect("infusions:today")
 
 
-@require_POST
-@role_required(NURSE)
+@infusion_action
 def reaction(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
     target = get_object_or_404(Infusion, pk=infusion_id)
     form = ReactionForm(request.POST)
@@ -256,7 +357,8 @@ def bags(request: HttpRequest) -> HttpResponse:
         request,
         "infusions/bags.html",
         {
-            "bags": list(page_selectors.bag_board()),
+            "rows": page_selectors.bag_board(),
+            "bags_needed": list(page_selectors.bags_needed()),
             "warn_seconds": config.prep_expiry_warning_minutes * 60,
             "warn_minutes": config.prep_expiry_warning_minutes,
             "room_hours": config.prep_stability_hours_room,
@@ -276,7 +378,7 @@ def prepare(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.create_preparation(
+            bag = services.create_preparation(
                 patient=data["patient"],
                 dose_mg=data["dose_mg"],
                 diluent=data["diluent"],
@@ -290,7 +392,12 @@ def prepare(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_service_error(error)
         else:
-            messages.success(request, "Bag recorded; its stability countdown is on the board.")
+            if bag.status == PreparationStatus.DISCARDED:
+                messages.warning(
+                    request, f"Bag recorded as discarded, not ready: {bag.discarded_reason}."
+                )
+            else:
+                messages.success(request, "Bag recorded; its stability countdown is on the board.")
             return redirect("infusions:bags")
     return render(
         request,
@@ -301,15 +408,15 @@ def prepare(request: HttpRequest) -> HttpResponse:
 
 
 def _bag_row(request: HttpRequest, bag_id: UUID, **extra: Any) -> HttpResponse:
-    bag = get_object_or_404(
-        DosePreparation.objects.select_related("patient", "infusion"), pk=bag_id
-    )
+    rows = page_selectors.bag_rows(DosePreparation.objects.filter(pk=bag_id))
+    if not rows:
+        raise Http404
     config = active_config()
     return render(
         request,
         "infusions/_bag_row.html",
         {
-            "bag": bag,
+            "row": rows[0],
             "warn_seconds": config.prep_expiry_warning_minutes * 60,
             "now": clock.now(),
             **extra,

@@ -35,7 +35,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import GenericViewSet
 
-from .errors import Conflict, PreconditionFailed, StaleVersion
+from .errors import Conflict, PreconditionFailed, PreconditionRequired, StaleVersion
 from .rest import RecordCursorPagination
 
 logger = logging.getLogger(__name__)
@@ -212,6 +212,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if isinstance(exc, StaleVersion):
             body["current_version"] = exc.current_version
         return Response(body, status=409)
+    if isinstance(exc, PreconditionRequired):
+        return Response({"detail": exc.detail}, status=428)
     if isinstance(exc, PreconditionFailed):
         return Response(
             {"detail": exc.detail, "current_version": exc.current_version},
@@ -274,6 +276,13 @@ def if_match_version(request: Request) -> int | None:
     return int(match.group(1)) if match else NEVER_MATCHES
 
 
+def require_version(request: Request, data: dict[str, Any]) -> int | None:
+    """The If-Match version of a change; 428 when neither If-Match nor `version` names one."""
+    if "If-Match" not in request.headers and data.get("version") is None:
+        raise PreconditionRequired
+    return if_match_version(request)
+
+
 def with_etag(response: Response, version: int) -> Response:
     response["ETag"] = etag(version)
     return response
@@ -334,6 +343,9 @@ _ERRORS = {
     ),
     412: OpenApiResponse(
         PreconditionFailedSerializer, description="If-Match names a version that is not current."
+    ),
+    428: OpenApiResponse(
+        ErrorDetailSerializer, description="Neither If-Match nor `version` names the version."
     ),
     415: OpenApiResponse(ErrorDetailSerializer, description="The body is not JSON."),
 }

@@ -38,3 +38,14 @@ class PreconditionFailed(Exception):
         super().__init__("If-Match does not match the current version of the record.")
         self.detail = str(self)
         self.current_version = current_version
+
+
+class PreconditionRequired(Exception):
+    """A change names no version (no If-Match, no `version`): a blind write (HTTP 428)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Say which version you are changing: send If-Match with the ETag you read, or "
+            "`version` in the body. A blind write could overwrite a colleague's change."
+        )
+        self.detail = str(self)

@@ -24,8 +24,8 @@ from natalizumab_monitor.api import (
     UUIDRelatedField,
     VersionField,
     errors,
-    if_match_version,
     record_schema,
+    require_version,
     with_etag,
 )
 
@@ -128,8 +128,20 @@ class ClearanceQuerySerializer(serializers.Serializer):
 
 
 class ClearanceSerializer(serializers.Serializer):
-    cleared = serializers.BooleanField()
-    blocking = FindingSerializer(many=True)
+    cleared = serializers.BooleanField(
+        help_text="False only while a finding about the patient blocks; the visit's own "
+        "steps never make it false."
+    )
+    blocking = FindingSerializer(many=True, help_text="Findings about the patient that block.")
+    visit_steps = FindingSerializer(
+        many=True,
+        help_text="What the visit still needs (a checklist, a usable bag); a start refuses "
+        "while any is left.",
+    )
+    warnings = FindingSerializer(
+        many=True,
+        help_text="Not blocking, but seen before a start: an early dose, a bag near its limit.",
+    )
     overridden = FindingSerializer(
         many=True, help_text="Blocking findings an unused neurologist override covers."
     )
@@ -159,7 +171,7 @@ class ClearanceSerializer(serializers.Serializer):
         summary="Change a patient's record",
         parameters=[IF_MATCH, ETAG],
         request=PatientUpdateSerializer,
-        responses={200: PatientSerializer, **errors(400, 401, 403, 404, 409, 412, 415)},
+        responses={200: PatientSerializer, **errors(400, 401, 403, 404, 409, 412, 415, 428)},
     ),
 )
 class PatientViewSet(ApiViewSet):
@@ -193,8 +205,9 @@ class PatientViewSet(ApiViewSet):
 
     def partial_update(self, request: Request, pk: str) -> Response:
         data = self.read_input(PatientUpdateSerializer, partial=True)
+        patient = self.get_object()
         patient = services.update_patient(
-            patient=self.get_object(), if_match=if_match_version(request), **data
+            patient=patient, if_match=require_version(request, data), **data
         )
         return self._respond(patient)
 
@@ -413,7 +426,7 @@ class InfectionUpdateSerializer(FixedFieldsMixin, serializers.Serializer):
         summary="Update an infection, e.g. the day it resolved",
         parameters=[IF_MATCH, ETAG],
         request=InfectionUpdateSerializer,
-        responses={200: InfectionSerializer, **errors(400, 401, 403, 404, 409, 412, 415)},
+        responses={200: InfectionSerializer, **errors(400, 401, 403, 404, 409, 412, 415, 428)},
     ),
 )
 class InfectionViewSet(RecordViewSet):
@@ -443,8 +456,9 @@ class InfectionViewSet(RecordViewSet):
 
     def partial_update(self, request: Request, pk: str) -> Response:
         data = self.read_input(InfectionUpdateSerializer, partial=True)
+        infection = self.get_object()
         infection = services.update_infection(
-            infection=self.get_object(), if_match=if_match_version(request), **data
+            infection=infection, if_match=require_version(request, data), **data
         )
         return with_etag(Response(InfectionSerializer(infection).data), infection.version)
 

@@ -4,7 +4,6 @@ from typing import Any
 
 from django import forms
 
-from alerts.rules import RULE_IDS
 from natalizumab_monitor.forms import DateInput, PageForm, RecordForm
 
 from . import services
@@ -29,18 +28,18 @@ DECISION_LABELS = {
 
 
 class DecisionForm(PageForm):
-    action = forms.ChoiceField(
-        label="Decision",
-        choices=[
-            (value, DECISION_LABELS[DecisionAction(value)]) for value in DecisionAction.values
-        ],
-        widget=forms.RadioSelect,
-    )
+    """Offers only the decisions that make sense in the patient's state (API.md, "Decisions"),
+    and as the rule of an override or a confirmation only the patient's findings that allow it,
+    in words."""
+
+    action = forms.ChoiceField(label="Decision", widget=forms.RadioSelect)
     rule = forms.ChoiceField(
-        label="Rule (for an override or a confirmation)",
+        label="Finding (for an override or a confirmation)",
         required=False,
+        widget=forms.RadioSelect,
         help_text=(
-            "An override lets one infusion past this rule; it is used up when that infusion starts."
+            "An override lets one infusion past this finding; it is used up when that "
+            "infusion starts."
         ),
     )
     reason = forms.CharField(
@@ -50,15 +49,17 @@ class DecisionForm(PageForm):
         max_length=4000,
     )
 
-    def __init__(self, *args: Any, standing_rules: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, options: services.DecisionOptions, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        first = [rule for rule in RULE_IDS if rule in (standing_rules or [])]
-        rest = [rule for rule in RULE_IDS if rule not in first]
-        choices: list[Any] = [("", "— none —")]
-        if first:
-            choices.append(("Rules with standing alerts", [(r, r) for r in first]))
-        choices.append(("All rules", [(r, r) for r in rest]))
-        self.fields["rule"].choices = choices
+        self.fields["action"].choices = [
+            (action, DECISION_LABELS[DecisionAction(action)]) for action in options.actions
+        ]
+        findings = [*options.overridable, *options.confirmable]
+        self.fields["rule"].choices = [("", "None (not an override or a confirmation)")] + [
+            (finding.rule, f"{finding.message} ({finding.rule})") for finding in findings
+        ]
+        if not findings:
+            del self.fields["rule"]
 
     def write(self, *, patient: Patient, user: Any) -> Any:
         return services.record_decision(

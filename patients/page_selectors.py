@@ -301,6 +301,18 @@ def build_timeline(page: PatientPage) -> list[TimelineEntry]:
     """Every record of the patient as one list, newest first; a day's labs form one entry."""
     entries: list[TimelineEntry] = []
     for infusion in page.infusions:
+        if infusion.status == InfusionStatus.CANCELLED:
+            entries.append(
+                TimelineEntry(
+                    _local(infusion.updated_at).date(),
+                    infusion.updated_at,
+                    "infusion",
+                    "Visit cancelled",
+                    infusion.cancel_reason,
+                    "warning",
+                )
+            )
+            continue
         if infusion.started_at is None:
             continue
         start = _local(infusion.started_at)
@@ -317,6 +329,12 @@ def build_timeline(page: PatientPage) -> list[TimelineEntry]:
             flag = "danger" if worst == "severe" else "warning"
             symptoms = ", ".join(s for r in reactions for s in r.symptoms)
             detail += f"; {worst} reaction: {symptoms}"
+        if infusion.stop_reason:
+            detail += f"; stopped early: {infusion.stop_reason}"
+            flag = flag or "warning"
+        if infusion.discharge_reason:
+            detail += f"; discharged before the end of observation: {infusion.discharge_reason}"
+            flag = flag or "warning"
         entries.append(
             TimelineEntry(start.date(), infusion.started_at, "infusion", "Infusion", detail, flag)
         )

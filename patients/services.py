@@ -1,12 +1,14 @@
 """The writes a clinician makes to a patient's record: each one transaction, fully validated."""
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
-from alerts.rules import RULE_IDS
+from alerts.clearance import clearance_for
+from alerts.rules import RULE_IDS, Finding, GateResult
 from natalizumab_monitor import clock
 from natalizumab_monitor.services import (
     EARLIEST_DATE,
@@ -271,7 +273,92 @@ _DECISION_STATUS = {
     DecisionAction.RESUME: TreatmentStatus.ACTIVE,
     DecisionAction.DISCONTINUE: TreatmentStatus.DISCONTINUED,
 }
+# The course states each action makes sense in (API.md, "Decisions"): after a discontinuation
+# only a neurologist's resume, with its reason.
+_ACTION_STATES: dict[str, tuple[str, ...]] = {
+    DecisionAction.SUSPEND: (TreatmentStatus.ACTIVE,),
+    DecisionAction.RESUME: (TreatmentStatus.SUSPENDED, TreatmentStatus.DISCONTINUED),
+    DecisionAction.DISCONTINUE: (TreatmentStatus.ACTIVE, TreatmentStatus.SUSPENDED),
+    DecisionAction.OVERRIDE: (TreatmentStatus.ACTIVE, TreatmentStatus.SUSPENDED),
+    DecisionAction.CONFIRM: (TreatmentStatus.ACTIVE, TreatmentStatus.SUSPENDED),
+    DecisionAction.REAUTHORIZE: (TreatmentStatus.ACTIVE, TreatmentStatus.SUSPENDED),
+}
 _NEEDS_RULE = (DecisionAction.OVERRIDE, DecisionAction.CONFIRM)
+CONFIRMED_RULES = ("POP-PREGNANCY", "POP-LACTATION")
+
+
+@dataclass(frozen=True)
+class DecisionOptions:
+    """What a neurologist may decide for a patient now, and the findings a rule names."""
+
+    actions: tuple[str, ...]
+    overridable: tuple[Finding, ...]  # blocking now, and may be overridden once
+    confirmable: tuple[Finding, ...]  # pregnancy or breastfeeding awaiting the decision
+
+
+def decision_options(patient: Patient, gate: GateResult | None = None) -> DecisionOptions:
+    """The decisions that make sense in the patient's state (the form offers only these).
+
+    `gate` is the patient's clearance when the caller has it already."""
+    gate = gate or clearance_for(patient.pk)
+    overridable = tuple(
+        {f.rule: f for f in gate.overridable if f.rule not in CONFIRMED_RULES}.values()
+    )
+    confirmable = tuple({f.rule: f for f in gate.refusals if f.rule in CONFIRMED_RULES}.values())
+    actions = tuple(
+        action
+        for action, states in _ACTION_STATES.items()
+        if patient.treatment_status in states
+        and (action != DecisionAction.OVERRIDE or overridable)
+        and (action != DecisionAction.CONFIRM or confirmable)
+    )
+    return DecisionOptions(actions=actions, overridable=overridable, confirmable=confirmable)
+
+
+def _check_decision(problems: Problems, patient: Patient, action: str, rule: str) -> None:
+    """A decision must make sense in the patient's state, or it names `action` or `rule`."""
+    if rule and rule not in RULE_IDS:
+        problems.add("rule", f"Unknown rule {rule!r}.")
+        return
+    if not rule and action in _NEEDS_RULE:
+        problems.add("rule", f"An {action} must name the rule it applies to.")
+        return
+    status = patient.treatment_status
+    if status not in _ACTION_STATES[action]:
+        problems.add(
+            "action",
+            _WRONG_STATE.get((action, status))
+            or "Treatment is discontinued; only a resume applies.",
+        )
+        return
+    if action not in _NEEDS_RULE:
+        return
+    options = decision_options(patient)
+    named = options.overridable if action == DecisionAction.OVERRIDE else options.confirmable
+    if rule not in {finding.rule for finding in named}:
+        if action == DecisionAction.CONFIRM:
+            problems.add(
+                "rule",
+                f"Nothing to confirm under {rule}: a confirmation answers a pregnancy or "
+                "breastfeeding finding that holds infusions now.",
+            )
+        elif rule.startswith("PREP-"):
+            problems.add("rule", f"{rule} may never be overridden: discard the bag, make another.")
+        else:
+            problems.add(
+                "rule",
+                f"{rule} does not block this patient now, or may never be overridden "
+                "(a suspended or discontinued course is resumed instead).",
+            )
+
+
+_WRONG_STATE = {
+    (DecisionAction.SUSPEND, TreatmentStatus.SUSPENDED): "Treatment is already suspended.",
+    (DecisionAction.RESUME, TreatmentStatus.ACTIVE): "Treatment is active: there is nothing "
+    "to resume.",
+    (DecisionAction.DISCONTINUE, TreatmentStatus.DISCONTINUED): "Treatment is already "
+    "discontinued.",
+}
 
 
 @transaction.atomic
@@ -289,22 +376,12 @@ def record_decision(
     reason = reason.strip()
     rule = rule.strip()
     problems = Problems()
-    if action not in DecisionAction.values:
-        problems.add("action", f"Must be one of {', '.join(DecisionAction.values)}.")
     if not reason:
         problems.add("reason", "A decision needs a written reason.")
-    if rule and rule not in RULE_IDS:
-        problems.add("rule", f"Unknown rule {rule!r}.")
-    elif not rule and action in _NEEDS_RULE:
-        problems.add("rule", f"An {action} must name the rule it applies to.")
-    status = patient.treatment_status
-    if "action" not in problems:
-        if status == TreatmentStatus.DISCONTINUED:
-            problems.add("action", "Treatment has been discontinued; no further decision applies.")
-        elif action == DecisionAction.SUSPEND and status == TreatmentStatus.SUSPENDED:
-            problems.add("action", "Treatment is already suspended.")
-        elif action == DecisionAction.RESUME and status != TreatmentStatus.SUSPENDED:
-            problems.add("action", "Treatment is not suspended.")
+    if action not in DecisionAction.values:
+        problems.add("action", f"Must be one of {', '.join(DecisionAction.values)}.")
+    else:
+        _check_decision(problems, patient, action, rule)
     problems.raise_if_any()
 
     decision = TreatmentDecision.objects.create(

@@ -15,7 +15,6 @@ from alerts.profile import active_config
 from alerts.rules import RULE_IDS
 from infusions import services as infusion_services
 from infusions.models import Infusion
-from infusions.page_selectors import Clearance
 from natalizumab_monitor import clock
 from natalizumab_monitor.access import is_htmx, role_required
 from natalizumab_monitor.errors import Conflict
@@ -64,7 +63,6 @@ def _detail_context(patient_id: UUID, **forms: Any) -> dict[str, Any]:
         page = page_selectors.patient_page(patient_id)
     except Patient.DoesNotExist as missing:
         raise Http404 from missing
-    standing_rules = sorted({alert.rule for alert in page.standing_alerts})
     today = clock.clinic_today()
     born = page.patient.birth_date
     return {
@@ -73,10 +71,11 @@ def _detail_context(patient_id: UUID, **forms: Any) -> dict[str, Any]:
         "infusions_given": sum(1 for i in page.infusions if i.started_at is not None),
         "latest_labs": page.latest_labs,
         # The visit's checklist is the nurse's next step, not a reason to hold treatment.
-        "clearance": Clearance.of(page.clearance),
+        "clearance": page.clearance,
         "liver_multiple": format(active_config().liver_uln_multiple.normalize(), "f"),
         "patient": page.patient,
-        "decision_form": forms.get("decision_form") or DecisionForm(standing_rules=standing_rules),
+        "decision_form": forms.get("decision_form")
+        or DecisionForm(options=services.decision_options(page.patient, page.clearance)),
         "background": background_status(),
         "now": clock.now(),
         "active_infections": [i for i in page.infections if i.resolved_on is None],
@@ -95,7 +94,7 @@ def detail(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @role_required(NEUROLOGIST)
 def decide(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
-    form = DecisionForm(request.POST)
+    form = DecisionForm(request.POST, options=services.decision_options(patient))
     if form.is_valid():
         try:
             decision = form.write(patient=patient, user=request.user)

@@ -54,7 +54,10 @@ def make_checklist(patient: Patient, asked_by: Any, **answers: Any) -> PreInfusi
 
 
 def make_infusion(patient: Patient, **fields: Any) -> Infusion:
-    preparation = fields.pop("preparation", None) or make_preparation(patient)
+    """A planned infusion; a new ready bag unless `preparation=` names one (or None)."""
+    preparation = (
+        fields.pop("preparation") if "preparation" in fields else make_preparation(patient)
+    )
     return Infusion.objects.create(patient=patient, preparation=preparation, **fields)
 
 

@@ -7,7 +7,7 @@
 from .config import PROFILES, RuleConfig, load_config, preparation_expires_at
 from .engine import RULE_IDS, evaluate
 from .findings import Finding
-from .gate import GateResult, check_infusion
+from .gate import GateResult, check_infusion, is_visit_step
 from .pml import PML_RISK_TABLE, PmlRisk, pml_risk
 from .snapshot import (
     AntibodyTestSnapshot,
@@ -37,6 +37,7 @@ __all__ = [
     "EdssSnapshot",
     "Finding",
     "GateResult",
+    "is_visit_step",
     "InfectionSnapshot",
     "InfusionSnapshot",
     "LabResultSnapshot",

@@ -41,8 +41,10 @@ def make_alert(patient: Patient, **fields: Any) -> Alert:
 
 
 def planned_infusion(patient: Patient, nurse: User, **answers: Any) -> Infusion:
+    """A planned visit with its checklist; `preparation=` names its bag (None: none yet)."""
+    bag = {"preparation": answers.pop("preparation")} if "preparation" in answers else {}
     checklist = make_checklist(patient, nurse, **answers)
-    return make_infusion(patient, checklist=checklist, nurse=nurse)
+    return make_infusion(patient, checklist=checklist, nurse=nurse, **bag)
 
 
 @pytest.fixture(autouse=True)

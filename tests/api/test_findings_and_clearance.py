@@ -52,15 +52,6 @@ def test_clearance_of_a_planned_infusion_in_order(
     assert body["cleared"] is True and body["blocking"] == [] and body["profile"] == "document"
 
 
-def test_clearance_without_a_visit_asks_for_the_checklist(
-    api_as: Callable[[str], APIClient],
-) -> None:
-    patient = make_cleared_patient()
-    body = api_as("nurse").get(url(patient.pk, "clearance")).json()
-    assert body["cleared"] is False
-    assert [f["rule"] for f in body["blocking"]] == ["INF-CHECKLIST"]
-
-
 def test_clearance_refuses_a_malformed_infusion_id_and_an_unknown_patient(
     api_as: Callable[[str], APIClient], world: SimpleNamespace
 ) -> None:

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from infusions.models import Infusion
 from natalizumab_monitor import clock
 from patients.models import Patient, TreatmentDecision
-from tests.factories import make_patient, make_preparation
+from tests.factories import make_checklist, make_infusion, make_patient, make_preparation
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,9 @@ def test_infusion_count_counts_infusions_given(
 def test_patch_changes_the_record_and_its_version(api_as: Callable[[str], APIClient]) -> None:
     patient = make_patient()
     client = api_as("neurologist")
-    response = client.patch(f"/api/v1/patients/{patient.pk}/", {"pregnant": True})
+    response = client.patch(
+        f"/api/v1/patients/{patient.pk}/", {"pregnant": True}, HTTP_IF_MATCH='"1"'
+    )
     assert response.status_code == 200
     assert response.json()["pregnant"] is True
     assert response.json()["version"] == 2 and response["ETag"] == '"2"'
@@ -182,16 +184,6 @@ def test_suspend_resume_and_discontinue_set_the_treatment_status(
     assert [d["action"] for d in listed] == ["suspend", "resume", "discontinue"]
 
 
-def test_no_resume_after_discontinue(api_as: Callable[[str], APIClient]) -> None:
-    patient = make_patient(treatment_status="discontinued")
-    response = decide(api_as("neurologist"), patient, action="resume", reason="Better now")
-    assert response.status_code == 400
-    assert "action" in response.json()
-    patient.refresh_from_db()
-    assert patient.treatment_status == "discontinued"
-    assert not TreatmentDecision.objects.exists()
-
-
 @pytest.mark.parametrize(
     ("data", "field"),
     [
@@ -217,17 +209,28 @@ def test_a_decision_without_what_it_needs_is_refused(
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "state"),
     [
-        {"action": "override", "reason": "Cleared by phone", "rule": "INF-CHECKLIST"},
-        {"action": "confirm", "reason": "Treatment still needed", "rule": "POP-PREGNANCY"},
-        {"action": "reauthorize", "reason": "Six-monthly review done"},
+        (
+            {"action": "override", "reason": "Cleared by phone", "rule": "INF-CHECKLIST"},
+            {"checklist_yes": True},
+        ),
+        (
+            {"action": "confirm", "reason": "Treatment still needed", "rule": "POP-PREGNANCY"},
+            {"pregnant": True},
+        ),
+        ({"action": "reauthorize", "reason": "Six-monthly review done"}, {}),
     ],
 )
 def test_override_confirm_and_reauthorize_are_kept_without_changing_status(
-    api_as: Callable[[str], APIClient], data: dict
+    api_as: Callable[[str], APIClient], users: dict, data: dict, state: dict
 ) -> None:
-    patient = make_patient()
+    """Each decision in a state where it makes sense: a "yes" on the visit's checklist holds
+    the infusion (override), a pregnancy awaits the neurologist (confirm)."""
+    patient = make_patient(pregnant=state.get("pregnant", False))
+    if state.get("checklist_yes"):
+        checklist = make_checklist(patient, users["nurse"], current_infection=True)
+        make_infusion(patient, checklist=checklist)
     response = decide(api_as("neurologist"), patient, **data)
     assert response.status_code == 201, response.json()
     decision = TreatmentDecision.objects.get()

@@ -14,10 +14,10 @@ from alerts.health import SWEEP, TIMERS
 from alerts.models import AlertStatus, Heartbeat
 from labs.models import AntibodyTest, LabResult
 from natalizumab_monitor import clock
-from natalizumab_monitor.roles import NEUROLOGIST
+from natalizumab_monitor.roles import NEUROLOGIST, NURSE
 from patients.models import EdssAssessment, Infection, Medication, TreatmentStatus
 from patients.page_selectors import WORKLIST_PAGE_SIZE
-from tests.factories import make_cleared_patient, make_patient
+from tests.factories import make_checklist, make_cleared_patient, make_infusion, make_patient
 
 from .conftest import make_alert
 
@@ -155,8 +155,10 @@ def test_a_decision_needs_a_reason_and_shows_in_the_timeline(neurologist: Client
     assert "ALT 3.2 x ULN" in timeline
 
 
-def test_an_override_must_name_its_rule(neurologist: Client) -> None:
+def test_an_override_must_name_its_rule(neurologist: Client, users: dict[str, Any]) -> None:
     patient = make_patient()
+    # A "yes" on the visit's checklist holds the infusion: the one finding an override may name.
+    make_infusion(patient, checklist=make_checklist(patient, users[NURSE], current_infection=True))
     response = neurologist.post(
         reverse("patients:decide", args=[patient.id]),
         {"action": "override", "reason": "Cleared by phone"},
@@ -344,7 +346,9 @@ def test_the_patient_page_says_whether_the_next_infusion_is_cleared(neurologist:
     ok = neurologist.get(reverse("patients:detail", args=[cleared.id])).content.decode()
     held = neurologist.get(reverse("patients:detail", args=[suspended.id])).content.decode()
 
-    assert 'Cleared</span> <span class="subtle">(after the visit\'s checklist)' in ok
+    assert (
+        'Cleared</span> <span class="subtle">(after the visit\'s own steps: checklist, bag)' in ok
+    )
     assert "Why the next infusion is not cleared" not in ok
     assert "Why the next infusion is not cleared" in held
     assert "Treatment is suspended" in held

@@ -129,7 +129,7 @@ def test_a_yes_holds_the_infusion_and_says_a_prescriber_must_clear_it(nurse: Cli
     page = response.content.decode()
     assert "on hold" in page
     assert "prescriber" in page
-    assert "Not cleared to start" in page
+    assert "Not ready to start" in page and "Start infusion now" not in page
     assert Infusion.objects.get(patient=patient).checklist.current_infection is True
 
 
@@ -164,13 +164,16 @@ def test_a_blocked_start_shows_the_blocking_findings_in_plain_words(
     infusion = make_infusion(patient, checklist=checklist)
     blocking = clearance_for(
         patient.id, infusion_id=infusion.id, preparation_id=infusion.preparation_id
-    ).blocking
+    ).refusals
 
-    response = nurse.post(reverse("infusions:start", args=[infusion.id]))
+    response = nurse.post(reverse("infusions:start", args=[infusion.id]), follow=True)
     fragment = nurse.post(reverse("infusions:start", args=[infusion.id]), HTTP_HX_REQUEST="true")
 
     page = response.content.decode()
+    # The refusal lands on the infusion page itself, so the address bar can be reloaded.
+    assert response.redirect_chain == [(reverse("infusions:infusion", args=[infusion.id]), 302)]
     assert response.status_code == 409
+    assert page.count('class="findings"') == 1  # one box of reasons, not two
     assert "The infusion may not start." in page
     assert "INF-CHECKLIST" in page and "prescriber" in page
     assert blocking and all(f.message in page for f in blocking)
@@ -195,21 +198,31 @@ def test_start_shows_the_earliest_stop_then_stop_starts_the_observation(
     earliest = infusion.started_at + timedelta(minutes=60)
     assert f"Earliest stop: {local_hm(earliest)}" in started.content.decode()
 
-    stopped = nurse.post(reverse("infusions:stop", args=[infusion.id]), HTTP_HX_REQUEST="true")
+    stop = reverse("infusions:stop", args=[infusion.id])
+    refused = nurse.post(stop, HTTP_HX_REQUEST="true")
     infusion.refresh_from_db()
+    assert infusion.status == InfusionStatus.RUNNING  # before 60 min: a reason first
+    assert "give the reason and confirm" in refused.content.decode()
+    stopped = nurse.post(
+        stop, {"reason": "Patient feels faint", "confirmed": "yes"}, HTTP_HX_REQUEST="true"
+    )
+    infusion.refresh_from_db()
+    assert infusion.stop_reason == "Patient feels faint"
     page = stopped.content.decode()
     assert infusion.status == InfusionStatus.STOPPED
     ends = (infusion.ended_at + timedelta(minutes=60)).astimezone(UTC)
     assert f'data-countdown-to="{ends.isoformat().replace("+00:00", "Z")}"' in page
     assert "data-server-now=" in page
     assert "Observation complete" in page  # present, hidden until the countdown ends
-    assert "Discharge before the end of observation" in page
+    assert "Discharge early" in page
 
 
 def test_a_stale_click_is_refused(nurse: Client, users: dict[str, Any]) -> None:
     patient = make_cleared_patient()
     infusion = make_infusion(patient, checklist=make_checklist(patient, users[NURSE]))
-    response = nurse.post(reverse("infusions:start", args=[infusion.id]), {"version": 7})
+    response = nurse.post(
+        reverse("infusions:start", args=[infusion.id]), {"version": 7}, follow=True
+    )
     assert response.status_code == 409
     assert "has changed since you read it" in response.content.decode()
 
@@ -276,12 +289,19 @@ def test_a_planned_infusion_is_cancelled_and_its_bag_discarded(
     patient = make_cleared_patient()
     infusion = make_infusion(patient, checklist=make_checklist(patient, users[NURSE]))
 
-    response = nurse.post(reverse("infusions:cancel", args=[infusion.id]))
+    cancel = reverse("infusions:cancel", args=[infusion.id])
+    unconfirmed = nurse.post(cancel, {"reason": "Went home"})
+    assert unconfirmed.status_code == 302
+    infusion.refresh_from_db()
+    assert infusion.status == InfusionStatus.PLANNED  # no confirmation, nothing changes
+
+    response = nurse.post(cancel, {"reason": "Went home", "confirmed": "yes"})
 
     infusion.refresh_from_db()
     infusion.preparation.refresh_from_db()
     assert response["Location"] == reverse("infusions:today")
     assert infusion.status == InfusionStatus.CANCELLED
+    assert infusion.cancel_reason == "Went home"
     assert infusion.preparation.status == PreparationStatus.DISCARDED
-    again = nurse.post(reverse("infusions:cancel", args=[infusion.id]))
+    again = nurse.post(cancel, {"reason": "Twice", "confirmed": "yes"}, follow=True)
     assert again.status_code == 409

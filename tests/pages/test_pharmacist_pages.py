@@ -55,7 +55,7 @@ def test_a_valid_bag_is_recorded_and_appears_on_the_board(pharmacist: Client) ->
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [
-        ({"diluent": "5% glucose"}, "diluent", "0.9% NaCl only"),
+        ({"diluent": "5% glucose"}, "diluent", "0.9% sodium chloride (0.9% NaCl) only"),
         ({"dose_mg": "150"}, "dose_mg", "300 mg"),
         ({"diluent_volume_ml": "250"}, "diluent_volume_ml", "100 mL"),
         ({"frozen": "on"}, "frozen", "must be discarded"),

@@ -55,15 +55,21 @@ def _gate(
 
 
 def _blocking_rules(result: GateResult) -> list[str]:
-    return [finding.rule for finding in result.blocking]
+    """What a start refuses on: the patient's blocks and the visit's missing steps."""
+    return [finding.rule for finding in result.refusals]
 
 
 def test_a_patient_in_order_with_a_fresh_bag_is_cleared() -> None:
     result = _gate(_ready())
     assert (result.cleared, result.blocking, result.overridden) == (True, (), ())
-    assert result.as_dict() == {
+    assert result.may_start and result.visit_steps == ()
+    shape = result.as_dict()
+    # The last dose was 20 days ago: the nurse sees the early dose before starting.
+    assert [w["rule"] for w in shape.pop("warnings")] == ["INF-INTERVAL"]
+    assert shape == {
         "cleared": True,
         "blocking": [],
+        "visit_steps": [],
         "overridden": [],
         "overrides_used": [],
         "profile": "document",
@@ -95,8 +101,8 @@ def test_each_blocking_action_blocks(
     patient: Callable[[], PatientSnapshot], rule: str, action: str
 ) -> None:
     result = _gate(patient())
-    assert not result.cleared
-    assert [(f.rule, f.action) for f in result.blocking] == [(rule, action)]
+    assert not result.may_start
+    assert [(f.rule, f.action) for f in result.refusals] == [(rule, action)]
 
 
 def test_warnings_and_information_never_block() -> None:
@@ -107,7 +113,7 @@ def test_warnings_and_information_never_block() -> None:
         "MED-IMMUNOSUPPRESSANT",
         "CBC-PLATELETS",
     }
-    assert _gate(patient).cleared
+    assert _gate(patient).may_start
 
 
 def test_the_gate_and_the_alerts_agree() -> None:
@@ -115,7 +121,7 @@ def test_the_gate_and_the_alerts_agree() -> None:
         _ready(), lab_results=[lab("ALT", "150")], medications=[medication("tnf-inhibitor")]
     )
     alerts = {f.dedup_key for f in evaluate(patient, NOW, DOCUMENT) if f.blocks_infusion}
-    assert {f.dedup_key for f in _gate(patient).blocking} == alerts
+    assert {f.dedup_key for f in _gate(patient).refusals} == alerts
 
 
 # Overrides ------------------------------------------------------------------------------
@@ -127,7 +133,7 @@ def test_an_override_covers_its_rule_for_one_infusion() -> None:
         _ready(), medications=[medication("immunosuppressant")], decisions=[override]
     )
     result = _gate(patient)
-    assert result.cleared
+    assert result.may_start
     assert [f.rule for f in result.overridden] == ["MED-IMMUNOSUPPRESSANT"]
     assert result.overrides_used == (override.id,)
 
@@ -169,7 +175,7 @@ def test_a_suspended_or_discontinued_course_cannot_be_overridden(status: str) ->
     )
     result = _gate(patient)
     assert _blocking_rules(result) == ["INF-CHECKLIST"]
-    assert result.blocking[0].evidence["reason"] == f"treatment-{status}"
+    assert result.refusals[0].evidence["reason"] == f"treatment-{status}"
     assert result.overrides_used == ()
 
 
@@ -181,7 +187,7 @@ def test_an_override_of_a_checklist_answer_is_possible() -> None:
         infusions=(*quiet_patient().infusions, visit),
         decisions=(*quiet_patient().decisions, decision("override", "INF-CHECKLIST")),
     )
-    assert _gate(patient).cleared
+    assert _gate(patient).may_start
 
 
 def test_never_re_treat_cannot_be_overridden_in_the_label_profile() -> None:
@@ -190,7 +196,7 @@ def test_never_re_treat_cannot_be_overridden_in_the_label_profile() -> None:
         infusions=(reacted, planned_infusion(id=VISIT, preparation_id=BAG)),
         decisions=(*quiet_patient().decisions, decision("override", "INF-HYPERSENSITIVITY")),
     )
-    assert _gate(patient, DOCUMENT).cleared
+    assert _gate(patient, DOCUMENT).may_start
     assert _blocking_rules(_gate(patient, LABEL)) == ["INF-HYPERSENSITIVITY"]
 
 
@@ -201,7 +207,7 @@ def test_an_expired_bag_blocks() -> None:
     patient = _ready(preparations=(bag(id=BAG, prepared_at=at(hours=-8, minutes=-1)),))
     result = _gate(patient)
     assert _blocking_rules(result) == ["PREP-STABILITY"]
-    assert result.blocking[0].severity == "critical"
+    assert result.refusals[0].severity == "critical"
 
 
 @pytest.mark.parametrize(
@@ -223,20 +229,20 @@ def test_a_bad_bag_cannot_be_overridden(problem: dict[str, object], rule: str) -
 
 
 def test_a_bag_at_exactly_its_limit_is_cleared() -> None:
-    assert _gate(_ready(preparations=(bag(id=BAG, prepared_at=at(hours=-8)),))).cleared
+    assert _gate(_ready(preparations=(bag(id=BAG, prepared_at=at(hours=-8)),))).may_start
 
 
 def test_only_the_chosen_bag_counts() -> None:
     patient = _ready(
         preparations=(bag(id=BAG), bag(id="old", prepared_at=at(hours=-20), shaken=True))
     )
-    assert _gate(patient).cleared
+    assert _gate(patient).may_start
     assert sorted(_blocking_rules(_gate(patient, preparation_id="old"))) == [
         "PREP-HANDLING",
         "PREP-STABILITY",
     ]
     # Without a chosen bag, any ready bag that must not be used holds the patient.
-    assert not check_infusion(patient, NOW, DOCUMENT).cleared
+    assert not check_infusion(patient, NOW, DOCUMENT).may_start
 
 
 @pytest.mark.parametrize(
@@ -252,7 +258,7 @@ def test_a_missing_or_unusable_bag_blocks_under_prep_dose(
 ) -> None:
     result = _gate(_ready(preparations=bags), preparation_id=preparation_id)
     assert _blocking_rules(result) == ["PREP-DOSE"]
-    assert result.blocking[0].evidence["reasons"] == [reason]
+    assert result.refusals[0].evidence["reasons"] == [reason]
 
 
 def test_a_missing_bag_cannot_be_overridden() -> None:
@@ -265,7 +271,7 @@ def test_an_infusion_without_a_bag_blocks() -> None:
     patient = _ready(infusions=(*quiet_patient().infusions, planned_infusion(id=VISIT)))
     result = _gate(patient)
     assert _blocking_rules(result) == ["PREP-DOSE"]
-    assert result.blocking[0].evidence["reasons"] == ["no-preparation"]
+    assert result.refusals[0].evidence["reasons"] == ["no-preparation"]
 
 
 # The chosen infusion --------------------------------------------------------------------
@@ -274,7 +280,7 @@ def test_an_infusion_without_a_bag_blocks() -> None:
 def test_the_chosen_infusion_checklist_decides() -> None:
     other = planned_infusion(id="other", checklist=None)
     patient = _ready(infusions=(*_ready().infusions, other))
-    assert _gate(patient).cleared
+    assert _gate(patient).may_start
     assert _blocking_rules(
         check_infusion(patient, NOW, DOCUMENT, infusion_id="other", preparation_id=BAG)
     ) == ["INF-CHECKLIST"]
@@ -286,21 +292,26 @@ def test_the_chosen_infusion_checklist_decides() -> None:
 def test_only_a_planned_infusion_of_this_patient_can_start(infusion_id: str, reason: str) -> None:
     patient = _ready(infusions=(given_infusion(at(-20), id="given"), planned_infusion(id=VISIT)))
     result = check_infusion(patient, NOW, DOCUMENT, infusion_id=infusion_id, preparation_id=BAG)
-    assert result.blocking[0].evidence["reasons"] == [reason]
+    assert result.refusals[0].evidence["reasons"] == [reason]
 
 
 def test_a_clearance_check_without_a_visit_asks_for_the_checklist() -> None:
     result = check_infusion(quiet_patient(), NOW, DOCUMENT)
-    assert _blocking_rules(result) == ["INF-CHECKLIST"]
-    assert result.blocking[0].evidence["reasons"] == ["missing"]
-    visited = with_records(quiet_patient(), checklists=[checklist(asked_at=at(hours=-1))])
-    assert check_infusion(visited, NOW, DOCUMENT).cleared
+    # The patient is cleared; the visit still needs its checklist and its bag.
+    assert result.cleared and result.blocking == ()
+    steps = {f.rule: f.evidence["reasons"] for f in result.visit_steps}
+    assert steps == {"INF-CHECKLIST": ["missing"], "PREP-DOSE": ["no-preparation"]}
+    assert result.needs_checklist and result.needs_bag and not result.may_start
+    visited = with_records(
+        quiet_patient(), checklists=[checklist(asked_at=at(hours=-1))], preparations=[bag()]
+    )
+    assert check_infusion(visited, NOW, DOCUMENT).may_start
 
 
 def test_the_gate_reads_no_clock_a_later_now_expires_the_bag() -> None:
     patient = _ready()
     later = NOW.replace(hour=NOW.hour + 8)
-    assert _gate(patient).cleared
+    assert _gate(patient).may_start
     assert _blocking_rules(check_infusion(patient, later, DOCUMENT, infusion_id=VISIT)) == [
         "PREP-STABILITY"
     ]

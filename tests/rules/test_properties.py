@@ -170,10 +170,11 @@ def test_the_gate_never_ignores_a_blocking_alert(
     patient: PatientSnapshot, now: datetime, config: RuleConfig
 ) -> None:
     result = check_infusion(patient, now, config)
-    gate_keys = {f.dedup_key for f in (*result.blocking, *result.overridden)}
+    gate_keys = {f.dedup_key for f in (*result.refusals, *result.overridden)}
     alert_keys = {f.dedup_key for f in evaluate(patient, now, config) if f.blocks_infusion}
     assert alert_keys <= gate_keys
     assert result.cleared is (not result.blocking)
+    assert result.may_start is (not result.blocking and not result.visit_steps)
     assert all(f.overridable for f in result.overridden)
     assert {f.rule for f in result.overridden}.isdisjoint(
         {f.rule for f in result.blocking if f.overridable}
