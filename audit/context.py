@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db.models import Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from audit.models import Via
-from natalizumab_monitor.roles import role_of
+from natalizumab_monitor.roles import ROLES
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -39,7 +42,8 @@ class Actor:
         return user if getattr(user, "is_authenticated", False) else None
 
     def who(self) -> dict[str, Any]:
-        """user_id, username and role of the acting user (None and "" for the system)."""
+        """user_id, username and, when known without a query, role of the acting user (None
+        and "" for the system). An unknown role is None: the database looks it up."""
         user = self.current_user()
         key = user.pk if user is not None else None
         if self._who is None or self._who[0] != key:
@@ -48,19 +52,47 @@ class Actor:
                 {
                     "user_id": key,
                     "username": user.get_username() if user is not None else "",
-                    "role": (role_of(user) or "") if user is not None else "",
+                    "role": self._known_role(user) if user is not None else "",
                 },
             )
         return self._who[1]
 
+    def _known_role(self, user: Any) -> str | None:
+        # A page's role check already found it (natalizumab_monitor.access).
+        if self.request is not None and getattr(self.request, "user", None) is user:
+            return getattr(self.request, "role", None)
+        return None
+
     def stamp(self) -> dict[str, Any]:
-        """The fields of an audit entry that say who, how and from where."""
+        """The fields of an audit entry that say who, how and from where (for an insert by
+        the ORM: a role not yet known is a subquery of the same statement)."""
+        who = dict(self.who())
+        if who["role"] is None:
+            who["role"] = role_expression(who["user_id"])
         return {
-            **self.who(),
+            **who,
             "via": self.via,
             "request_id": self.request_id,
             "remote_addr": self.remote_addr,
         }
+
+    def setting(self) -> dict[str, Any]:
+        """The context the row trigger reads: with the role names to look up if need be."""
+        who = self.who()
+        roles = {"roles": list(ROLES)} if who["role"] is None else {}
+        return {
+            **{k: v for k, v in who.items() if v is not None},
+            **roles,
+            "via": self.via,
+            "request_id": self.request_id,
+            "remote_addr": self.remote_addr,
+        }
+
+
+def role_expression(user_id: Any) -> Coalesce:
+    """The user's role, looked up inside the INSERT that needs it (no round trip of its own)."""
+    groups = Group.objects.filter(user=user_id, name__in=ROLES).order_by("name")
+    return Coalesce(Subquery(groups.values("name")[:1]), Value(""))
 
 
 _current: ContextVar[Actor | None] = ContextVar("audit_actor", default=None)
@@ -126,4 +158,4 @@ def as_setting() -> str | None:
     actor = _current.get()
     if actor is None:
         return None
-    return json.dumps(actor.stamp(), separators=(",", ":"))
+    return json.dumps(actor.setting(), separators=(",", ":"))

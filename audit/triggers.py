@@ -24,11 +24,12 @@ from audit.registry import Audited, audited_models
 
 TRIGGER_NAME = "audit_row_change"
 _WRITE = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_OWN_TABLE = '"audit_auditentry"'  # the audit's own inserts fire no row trigger
 
 
 def inject_context(execute: Any, sql: str, params: Any, many: bool, ctx: dict[str, Any]) -> Any:
     """A connection execute wrapper: stamp each write statement with the acting context."""
-    if many or not isinstance(sql, str) or not _WRITE.match(sql):
+    if many or not isinstance(sql, str) or not _WRITE.match(sql) or _OWN_TABLE in sql[:40]:
         return execute(sql, params, many, ctx)
     setting = context.as_setting()
     if setting is None:
