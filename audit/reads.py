@@ -18,7 +18,8 @@ from django.db.models import Model
 _shown: ContextVar[set[str] | None] = ContextVar("audit_shown", default=None)
 _paused: ContextVar[bool] = ContextVar("audit_reads_paused", default=False)
 
-# model class -> the attribute naming its patient ("id" for the patient itself)
+# model class -> the attribute naming its patient ("id" for the patient itself; "patients"
+# for an audit entry, whose before and after values are the patient's data too)
 PATIENT_ATTRIBUTE: dict[type[Model], str] = {}
 
 
@@ -47,7 +48,9 @@ def _note(instance: Model, shown: set[str]) -> None:
         return
     # Only a value already loaded: a deferred column must not cost a query here.
     value = instance.__dict__.get(attribute)
-    if value is not None:
+    if isinstance(value, list):  # an audit entry: the patients whose data it holds
+        shown.update(str(item) for item in value)
+    elif value is not None:
         shown.add(str(value))
 
 

@@ -12,7 +12,7 @@ from django.db.models.signals import post_init, post_migrate
 from django.http import HttpRequest
 
 from audit import context, orm_writes, reads, services, triggers
-from audit.models import AuditAction
+from audit.models import AuditAction, AuditEntry
 from audit.registry import audited_models
 
 _task_actors: dict[str, object] = {}
@@ -93,6 +93,9 @@ def connect() -> None:
         if entry.patient in ("id", "patient_id"):
             reads.PATIENT_ATTRIBUTE[model] = entry.patient
             post_init.connect(reads.loaded, sender=model, dispatch_uid=f"audit-read-{entry.label}")
+    # Showing audit entries shows the patients' data they hold: a read of those patients.
+    reads.PATIENT_ATTRIBUTE[AuditEntry] = "patients"
+    post_init.connect(reads.loaded, sender=AuditEntry, dispatch_uid="audit-read-entries")
     orm_writes.connect()
     user_logged_in.connect(_logged_in, dispatch_uid="audit-login")
     user_logged_out.connect(_logged_out, dispatch_uid="audit-logout")
