@@ -52,7 +52,12 @@ def test_a_nurse_completes_the_checklist_starts_stops_and_sees_the_observation_c
     infusion = Infusion.objects.get(patient=patient)
     assert infusion.status == InfusionStatus.RUNNING
 
-    page.get_by_role("button", name="Stop infusion now").click()
+    # Stopping before 60 min asks for the reason and a confirmation.
+    expect(page.get_by_role("button", name="Stop infusion now")).to_be_hidden()
+    page.get_by_text(re.compile(r"Stop before \d\d:\d\d")).click()
+    page.get_by_label("Why stop now?").fill("Patient asked to stop")
+    page.get_by_label("Yes, stop the infusion early").check()
+    page.get_by_role("button", name="Stop early").click()
     countdown = page.locator(".observation [data-countdown-to]")
     expect(countdown).to_have_text(re.compile(r"^(60:00|59:\d\d)$"))
     before = countdown.inner_text()
@@ -73,12 +78,13 @@ def test_a_blocked_start_shows_why(login, live_server, users) -> None:  # noqa: 
     page = login(NURSE)
     page.goto(f"{live_server.url}/nurse/infusions/{infusion.id}/")
 
-    page.get_by_role("button", name="Start infusion now").click()
-
-    refusal = page.get_by_role("alert").filter(has_text="The infusion may not start.")
-    expect(refusal).to_be_visible()
-    expect(refusal).to_contain_text("prescriber")
-    expect(refusal).to_contain_text("INF-CHECKLIST")
+    # No start is offered: one box says why, before any click.
+    expect(page.get_by_role("button", name="Start infusion now")).to_have_count(0)
+    reasons = page.locator(".clearance-status")
+    expect(reasons).to_have_count(1)
+    expect(reasons).to_contain_text("Not ready to start.")
+    expect(reasons).to_contain_text("prescriber")
+    expect(reasons).to_contain_text("INF-CHECKLIST")
     infusion.refresh_from_db()
     assert infusion.status == InfusionStatus.PLANNED
 
