@@ -476,6 +476,7 @@ def receive_hl7(text: str, *, channel: str, sender: AbstractBaseUser | None = No
     an ORU^R01 of a version we take. Never raises for what a sender can send.
     """
     received_at = clock.now()
+    text = text.replace("\x00", "")  # a NUL byte is no HL7 character, and PostgreSQL refuses it
     try:
         oru = hl7v2.read(text)
     except hl7v2.Refused as refused:

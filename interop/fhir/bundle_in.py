@@ -182,6 +182,17 @@ def incoming(observation: Observation, patients: dict[str, tuple[str, ...]]) -> 
     )
 
 
+def _without_nul(data: Any) -> Any:
+    """JSON allows \\u0000 in a string; PostgreSQL text does not, and no result needs it."""
+    if isinstance(data, str):
+        return data.replace("\x00", "")
+    if isinstance(data, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_without_nul(item) for item in data]
+    return data
+
+
 def _refusal(text: str) -> Answer:
     return Answer(400, operation_outcome("error", "invalid", text))
 
@@ -203,6 +214,7 @@ def read_bundle(data: Any) -> Bundle:
 
 def receive_bundle(data: Any, *, sender: AbstractBaseUser | None) -> Answer:
     """File the Observations of a batch or transaction Bundle; the response Bundle."""
+    data = _without_nul(data)
     try:
         bundle = read_bundle(data)
     except EntryRefused as refused:

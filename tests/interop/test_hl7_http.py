@@ -213,3 +213,34 @@ def test_the_interface_reads_only_its_own_acks(
     listed = api_as("interface").get("/api/v1/hl7/").json()["results"]
     assert [m["ack_code"] for m in listed] == ["AR"]
     assert listed[0]["channel"] == "http"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"MSH|^~\\&|LIS|LAB|A|B|20260101||ORU^R01|N-1|P|2.5.1\rPID|1||\x00X\rOBR|1||O^L|x\r",
+        b"MSH|^~\\&|LIS|LAB|A|B|20260101||ORU^R01|L-1|P|2.5.1\rPID|1||\xe9\xff\r",
+        b"MSH|",
+        b"MSH|^~\\&",
+        b"\x0bMSH|^~\\&|A\x1c\r",
+        b"MSH|^~\\&|A|B|C|D|X||ORU|C-1|P|2.5.1\rOBX|1|NM|1742-6^ALT^LN||1|U/L|1-2||||F\r",
+    ],
+)
+def test_nothing_a_sender_sends_gives_a_500(interface_user: object, body: bytes) -> None:
+    client = APIClient()
+    client.force_authenticate(interface_user)
+    response = client.post("/api/v1/hl7/", body, content_type="text/plain")
+    assert response.status_code == 200
+    assert Ack.parse(response.content.decode()).code in ("AR", "AE")
+    assert not LabResult.objects.exists()
+
+
+def test_a_message_may_come_as_json(interface_user: object) -> None:
+    patient = make_patient()
+    client = APIClient()
+    client.force_authenticate(interface_user)
+    message = messages.single(patient.mrn, clock.now(), control_id="J-1", order="J-1")
+    response = client.post("/api/v1/hl7/", {"message": message}, format="json")
+    assert Ack.parse(response.content.decode()).code == "AA"
+    assert LabResult.objects.filter(patient=patient).count() == 1
+    assert client.post("/api/v1/hl7/", {"message": 5}, format="json").status_code == 400
