@@ -234,19 +234,19 @@ def _bag_row(bag: DosePreparation, gate: GateResult | None) -> BagRow:
     return BagRow(bag=bag, not_usable=not_usable, patient_not_cleared=patient_blocks)
 
 
-def bags_needed() -> QuerySet[Infusion]:
-    """Planned visits whose checklist has cleared and that wait for a bag (CLINICAL_RULES.md:
-    bags are asked for once the checklist clears, so no vial is wasted)."""
-    cleared = Q(checklist__cleared_at__isnull=False) | Q(
+def bags_needed() -> list[Infusion]:
+    """Planned visits that wait for a bag, once their checklist has cleared and the patient is
+    cleared (CLINICAL_RULES.md: bags are asked for then, so no vial is wasted)."""
+    checklist_cleared = Q(checklist__cleared_at__isnull=False) | Q(
         checklist__authorized=True,
         checklist__new_neurological_symptoms=False,
         checklist__immunocompromised=False,
         checklist__immunosuppressants_last_month=False,
         checklist__current_infection=False,
     )
-    return (
+    waiting = list(
         Infusion.objects.filter(
-            cleared,
+            checklist_cleared,
             status=InfusionStatus.PLANNED,
             preparation__isnull=True,
             patient__treatment_status=TreatmentStatus.ACTIVE,
@@ -254,6 +254,8 @@ def bags_needed() -> QuerySet[Infusion]:
         .select_related("patient", "checklist")
         .order_by("checklist__asked_at")
     )
+    gates = clearances_for(sorted({v.patient_id for v in waiting}, key=str)) if waiting else {}
+    return [visit for visit in waiting if gates[str(visit.patient_id)].cleared]
 
 
 def preparation_patients() -> QuerySet[Patient]:

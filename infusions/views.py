@@ -358,7 +358,7 @@ def bags(request: HttpRequest) -> HttpResponse:
         "infusions/bags.html",
         {
             "rows": page_selectors.bag_board(),
-            "bags_needed": list(page_selectors.bags_needed()),
+            "bags_needed": page_selectors.bags_needed(),
             "warn_seconds": config.prep_expiry_warning_minutes * 60,
             "warn_minutes": config.prep_expiry_warning_minutes,
             "room_hours": config.prep_stability_hours_room,

@@ -363,12 +363,17 @@ def test_a_cleared_checklist_without_a_bag_asks_the_pharmacy_and_the_bag_joins_t
     assert START_BUTTON in page
 
 
-def test_a_checklist_with_a_yes_asks_no_bag(
+def test_a_checklist_with_a_yes_or_a_patient_not_cleared_asks_no_bag(
     client_as: Callable[[str | None], Client], users: dict[str, User]
 ) -> None:
-    patient, _ = _visit(answers={"current_infection": True}, bag="none")(users[NURSE])
+    held, _ = _visit(answers={"current_infection": True}, bag="none")(users[NURSE])
+    infected, _ = _visit(bag="none")(users[NURSE])
+    Infection.objects.create(patient=infected, description="Flu", onset_on=clock.clinic_today())
+    waiting, _ = _visit(bag="none")(users[NURSE])
     board = client_as(PHARMACIST).get(reverse("infusions:bags")).content.decode()
-    assert patient.mrn not in board.split('id="bags-needed-heading"', 1)[1].split("</section>")[0]
+    needed = board.split('id="bags-needed-heading"', 1)[1].split("</section>")[0]
+    assert held.mrn not in needed and infected.mrn not in needed
+    assert waiting.mrn in needed
 
 
 def test_the_decision_form_offers_only_what_the_state_allows(
