@@ -107,3 +107,34 @@ def test_each_roles_main_page_on_the_demo_data(
     shots = ("nurse", "nurse-infusion", "nurse-infusion-not-cleared", "pharmacist")
     for name in (*shots, "neurologist-worklist", "neurologist-patient"):
         assert (folder / f"{name}.png").stat().st_size > 10_000
+
+
+def test_notifications_lab_entry_and_an_error_page_on_the_demo_data(
+    page: Page,
+    live_server,
+    make_user,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    make_user("nurse")  # the role groups, which a transactional test flushes, exist again
+    call_command("loaddemo", verbosity=0)  # sweeps: the demo's critical alerts notify
+    folder = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+
+    sign_in(page, live_server.url, "neurologist")
+    page.get_by_role("link", name="unread notification").click()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
+    expect(page.locator(".notification-item.unread").first).to_contain_text("Okafor")
+    page.screenshot(path=folder / "neurologist-notifications.png", full_page=True)
+
+    okafor = Patient.objects.get(mrn="DEMO-0001")
+    page.goto(f"{live_server.url}/patients/{okafor.id}/labs/new/")
+    page.get_by_label("Analyte").select_option("TSH")
+    expect(page.locator("#id_unit")).to_have_value("m[IU]/L")
+    page.screenshot(path=folder / "neurologist-lab-entry.png", full_page=True)
+
+    page.goto(f"{live_server.url}/patients/{okafor.id}/no-such-page/")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    page.screenshot(path=folder / "not-found.png", full_page=True)
+
+    for name in ("neurologist-notifications", "neurologist-lab-entry", "not-found"):
+        assert (folder / f"{name}.png").stat().st_size > 10_000
