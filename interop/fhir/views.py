@@ -82,7 +82,7 @@ def _patient(patient_id: str, queryset: QuerySet[Patient] | None = None) -> Pati
         key = uuid.UUID(patient_id)
     except ValueError:
         raise exceptions.NotFound(f"No Patient {patient_id}.") from None
-    found = (queryset or Patient.objects.all()).filter(pk=key).first()
+    found = (Patient.objects.all() if queryset is None else queryset).filter(pk=key).first()
     if found is None:
         raise exceptions.NotFound(f"No Patient {patient_id}.")
     return found

@@ -261,3 +261,25 @@ def test_an_unknown_mrn_waits_in_the_inbox(api_as: Callable[[str], APIClient]) -
     assert answer["entry"][0]["response"]["status"] == "202 Accepted"
     assert LabInboxEntry.objects.get().reason == InboxReason.UNKNOWN_PATIENT
     assert api_as("nurse").post("/fhir/", {}, format="json").status_code == 403
+
+
+def test_everything_reads_in_a_fixed_number_of_queries(
+    api_as: Callable[[str], APIClient], django_assert_max_num_queries: Any
+) -> None:
+    patient = make_patient()
+    for days in range(1, 30):
+        LabResult.objects.create(
+            patient=patient,
+            analyte="AST",
+            value=Decimal(20 + days),
+            unit="U/L",
+            reference_high=Decimal(40),
+            collected_at=clock.now() - timedelta(days=days),
+        )
+        AntibodyTest.objects.create(
+            patient=patient, target="jcv", result="negative", collected_at=clock.now()
+        )
+    client = api_as("neurologist")
+    with django_assert_max_num_queries(25):
+        body = read(client, f"/fhir/Patient/{patient.pk}/$everything")
+    assert body["total"] == 1 + 29 + 29
