@@ -6,7 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends nodejs npm \
+    && apt-get install -y --no-install-recommends nodejs npm postgresql-client gnupg \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -19,7 +19,8 @@ COPY alerts ./alerts
 RUN pip install .
 COPY . .
 RUN if [ -f package-lock.json ]; then npm ci --omit=dev; fi \
-    && SECRET_KEY=build-only python manage.py collectstatic --noinput
+    && NATALIZUMAB_VAR_DIR=/tmp/build-var python manage.py collectstatic --noinput \
+    && rm -rf /tmp/build-var
 
 RUN useradd --system --uid 1000 monitor && mkdir -p /app/var && chown monitor /app/var
 USER monitor

@@ -28,6 +28,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	# The production settings pass Django's deployment checks with no warning.
+	DEPLOYMENT=production ALLOWED_HOSTS=monitor.example.org \
+		SECRET_KEY=lint-only-key-for-the-deployment-check-5e0c2a9b7d14f3e8a6 \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # End-to-end tests drive Debian's Chromium (never a downloaded browser).
 browser:

@@ -50,7 +50,9 @@ def main() -> int:
         "CELERY_BROKER_URL": BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DJANGO_SETTINGS_MODULE": "natalizumab_monitor.settings",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"),
+        "SECRET_KEY": os.environ.get(
+            "SECRET_KEY", "bench-only-key-made-for-measurements-3f9a1c7e5b2d4f6a8c0e"
+        ),
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)

@@ -360,6 +360,26 @@ ETAG = OpenApiParameter(
 )
 
 
+def document_rate_limits(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Schema hook: every operation may answer 429 (per-user rate limit) with Retry-After."""
+    too_many = {
+        "description": "Too many requests from this user (or address): wait the seconds "
+        "Retry-After names.",
+        "headers": {
+            "Retry-After": {
+                "schema": {"type": "integer"},
+                "description": "Seconds to wait before the next request.",
+            }
+        },
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDetail"}}},
+    }
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("429", too_many)
+    return result
+
+
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: _ERRORS[code] for code in codes}
 

@@ -1,5 +1,5 @@
 """The classes REST_FRAMEWORK settings name for every view: JSON parser, token
-authentication, record pagination.
+authentication, rate limits, record pagination.
 
 DRF imports these while it loads rest_framework.views itself, so this module must not
 import that (the rest of the plumbing is in natalizumab_monitor.api).
@@ -18,6 +18,9 @@ from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle as DrfAnonRateThrottle
+from rest_framework.throttling import UserRateThrottle as DrfUserRateThrottle
 
 from audit import reads
 
@@ -79,6 +82,26 @@ class TokenAuthentication(KnoxTokenAuthentication):
         if not _TOKEN.match(token):
             raise exceptions.AuthenticationFailed("Invalid token.")
         return super().authenticate_credentials(token)
+
+
+# --- Rate limits -----------------------------------------------------------------------------
+
+
+class _CurrentRates:
+    """The rate of the scope as the settings name it now (DRF reads its rates once, at import)."""
+
+    scope: str
+
+    def get_rate(self) -> str | None:
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class UserRateThrottle(_CurrentRates, DrfUserRateThrottle):
+    """Per signed-in user (token or session), counted in the cache (Redis in production)."""
+
+
+class AnonRateThrottle(_CurrentRates, DrfAnonRateThrottle):
+    """Per address, for requests without credentials (which get 401 until the limit)."""
 
 
 # --- Pagination ------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
+from natalizumab_monitor import deployment
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("NATALIZUMAB_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -22,7 +24,7 @@ env = environ.Env(
     CELERY_TASK_ALWAYS_EAGER=(bool, False),
 )
 
-SECRET_KEY = env.str("SECRET_KEY", default="embedded-mode-only-change-me-in-production")
+# SECRET_KEY: under "Deployment safeguards" below (what is required depends on the database).
 DEBUG = env("DEBUG")
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env("CSRF_TRUSTED_ORIGINS")
@@ -93,6 +95,35 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# --- Deployment safeguards (natalizumab_monitor/deployment.py) ------------------------------
+# DEPLOYMENT=production, or a DATABASE_URL naming a database server, needs a real SECRET_KEY
+# (50+ characters, never a published default) or refuses to start; the embedded mode makes
+# its own random key in var/secret_key. DEPLOYMENT=production also turns on HTTPS only:
+# redirect to https, HSTS (subdomains, preload) and, behind the TLS proxy, its forwarded scheme.
+DEPLOYMENT = deployment.deployment_mode(
+    env.str("DEPLOYMENT", default=""), DATABASES["default"]["ENGINE"]
+)
+SECRET_KEY = deployment.secret_key(
+    env.str("SECRET_KEY", default=""), mode=DEPLOYMENT, debug=DEBUG, var_dir=VAR_DIR
+)
+_https_only = env.str("DEPLOYMENT", default="") == deployment.PRODUCTION
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_https_only)
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # the container's own health probe, over plain HTTP
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _https_only else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# Only behind a proxy that sets X-Forwarded-Proto itself (compose: Caddy) and is the only way in.
+if env.bool("BEHIND_TLS_PROXY", default=_https_only):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The cache (API rate limits): Redis in production (CACHE_URL=redis://...), this process's
+# memory in the embedded mode.
+_cache_url = env.str("CACHE_URL", default="")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    if _cache_url
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -157,9 +188,20 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": False,  # lab values, doses and scores are JSON numbers
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Per user (and per address for anonymous calls); past the rate, 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "natalizumab_monitor.rest.UserRateThrottle",
+        "natalizumab_monitor.rest.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_RATE_USER", default="300/minute"),
+        "anon": env.str("API_RATE_ANON", default="60/minute"),
+    },
+    # Proxies in front that append X-Forwarded-For (compose: 1, Caddy): the client's address.
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
 }
 # Tokens are stored as hashes and expire (API_TOKEN_TTL_DAYS=0 means never).
-_token_ttl_days = env.int("API_TOKEN_TTL_DAYS", default=365)
+_token_ttl_days = env.int("API_TOKEN_TTL_DAYS", default=90)
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "TOKEN_TTL": timedelta(days=_token_ttl_days) if _token_ttl_days > 0 else None,
@@ -170,6 +212,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "natalizumab_monitor.api.document_rate_limits",  # 429 with Retry-After, everywhere
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "TreatmentStatusEnum": "patients.models.TreatmentStatus",
