@@ -8,6 +8,7 @@ from .config import PROFILES, RuleConfig, load_config, preparation_expires_at
 from .engine import RULE_IDS, evaluate
 from .findings import Finding
 from .gate import GateResult, check_infusion, is_visit_step
+from .next_change import next_change
 from .pml import PML_RISK_TABLE, PmlRisk, pml_risk
 from .snapshot import (
     AntibodyTestSnapshot,
@@ -52,6 +53,7 @@ __all__ = [
     "check_infusion",
     "evaluate",
     "load_config",
+    "next_change",
     "pml_risk",
     "preparation_expires_at",
 ]

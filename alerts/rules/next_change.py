@@ -1,0 +1,212 @@
+"""When a patient's findings can next change by time alone.
+
+`next_change(snapshot, now, config)` returns the first moment after `now` at which
+`evaluate(snapshot, moment, config)` may differ from `evaluate(snapshot, now, config)` with
+no new record, or None when nothing but a new record can change them. Until that moment the
+findings stand, so a nightly job need only evaluate the patients whose moment has come (and
+those whose records changed).
+
+Each moment is built from the thresholds the rules use. A moment may come early (the
+findings turn out unchanged and the next one is computed then), never late: the property
+tests evaluate the engine across the interval to prove it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+from ._common import add_months, as_of, clinic_today, course_open, latest, local_date
+from .config import RuleConfig, preparation_expires_at
+from .engine import utc_now_argument
+from .infusion import given_infusions
+from .labs import latest_result
+from .pml import latest_jcv_test, months_on_treatment
+from .snapshot import PatientSnapshot
+
+# A rule that compares with `now > limit` changes just after the limit.
+_JUST_AFTER = timedelta(microseconds=1)
+_ONE_DAY = timedelta(days=1)
+
+
+def next_change(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -> datetime | None:
+    """The first moment after `now` at which the findings may change by time alone (UTC)."""
+    now = utc_now_argument(now)
+    known = as_of(snapshot, now)
+    today = clinic_today(snapshot, now)
+    days = [
+        *_records_becoming_evidence_on(snapshot, today),
+        *_birthdays(known, today),
+        *_course_days(known, today, config),
+        *_episode_ends(known),
+        *_relapse_window_ends(known, config),
+        *_pml_exposure_months(known, today),
+    ]
+    moments = [
+        *_records_becoming_evidence_at(snapshot, now),
+        *_bag_moments(known, now, config),
+    ]
+    next_day = min((day for day in days if day > today), default=None)
+    if next_day is not None:
+        moments.append(_start_of(next_day, snapshot))
+    return min((moment for moment in moments if moment > now), default=None)
+
+
+def _start_of(day: date, snapshot: PatientSnapshot) -> datetime:
+    """The instant the clinic's calendar turns to `day` (midnight in its time zone), in UTC."""
+    return datetime.combine(day, time(), tzinfo=snapshot.zone).astimezone(UTC)
+
+
+def _records_becoming_evidence_at(snapshot: PatientSnapshot, now: datetime) -> Iterator[datetime]:
+    """Records dated after `now` become evidence at their time (see `as_of`)."""
+    for record in (*snapshot.lab_results, *snapshot.antibody_tests):
+        if record.collected_at > now:
+            yield record.collected_at
+    for decision in snapshot.decisions:
+        if decision.decided_at > now:
+            yield decision.decided_at
+
+
+def _records_becoming_evidence_on(snapshot: PatientSnapshot, today: date) -> Iterator[date]:
+    """Records dated after today become evidence on their day."""
+    yield from (mri.performed_on for mri in snapshot.mri_studies)
+    yield from (edss.assessed_on for edss in snapshot.edss)
+    yield from (relapse.onset_on for relapse in snapshot.relapses)
+    yield from (medication.started_on for medication in snapshot.medications)
+    yield from (infection.onset_on for infection in snapshot.infections)
+    yield from (event.observed_on for event in snapshot.clinical_events)
+
+
+def _birthday(birth_date: date, year: int) -> date:
+    # age_on compares (month, day): born on 29 February, a year older on 1 March.
+    try:
+        return birth_date.replace(year=year)
+    except ValueError:
+        return date(year, 3, 1)
+
+
+def _birthdays(snapshot: PatientSnapshot, today: date) -> Iterator[date]:
+    """POP-PEDIATRIC and POP-ELDERLY follow the age: on the birthday and the day after."""
+    for year in (today.year, today.year + 1):
+        birthday = _birthday(snapshot.birth_date, year)
+        yield from (birthday, birthday + _ONE_DAY)
+
+
+def _course_days(snapshot: PatientSnapshot, today: date, config: RuleConfig) -> Iterator[date]:
+    """The start of treatment, the reminders' due and overdue days, the dose's overdue days."""
+    start = snapshot.treatment_start
+    if start is None or not course_open(snapshot):
+        return
+    grace = timedelta(days=config.reminder_grace_days)
+    # Baselines and the first dose count from the start; nothing periodic is due before it.
+    yield from (start, start + grace)
+    for last_on, interval in _periodic_anchors(snapshot, config):
+        for due_on in (max(last_on, start) + interval, max(last_on + interval, start)):
+            yield from (due_on, due_on + grace)
+    if snapshot.treatment_status == "active":
+        yield from _dose_overdue_days(snapshot, today, config)
+
+
+def _periodic_anchors(
+    snapshot: PatientSnapshot, config: RuleConfig
+) -> Iterator[tuple[date, timedelta]]:
+    """(latest record's day, interval) of every periodic reminder that has a latest record."""
+
+    def both_analytes(first: str, second: str) -> date | None:
+        results = [latest_result(snapshot, first), latest_result(snapshot, second)]
+        if not all(results):
+            return None
+        return min(local_date(snapshot, result.collected_at) for result in results if result)
+
+    def days(count: int) -> timedelta:
+        return timedelta(days=count)
+
+    liver = both_analytes("ALT", "AST")
+    if liver:
+        yield liver, days(config.liver_interval_days)
+    thyroid = both_analytes("TSH", "FT4")
+    if thyroid and config.thyroid_due_enabled:
+        yield thyroid, days(config.thyroid_interval_days)
+    ada = latest(
+        (test for test in snapshot.antibody_tests if test.target == "natalizumab"),
+        key=lambda test: test.collected_at,
+    )
+    if ada and config.ada_due_enabled:
+        yield local_date(snapshot, ada.collected_at), days(config.ada_interval_days)
+    jcv = latest_jcv_test(snapshot)
+    if jcv:
+        yield local_date(snapshot, jcv.collected_at), days(config.jcv_interval_days)
+    mri = latest(snapshot.mri_studies, key=lambda mri: mri.performed_on)
+    if mri:
+        yield mri.performed_on, days(config.mri_interval_days)
+        yield mri.performed_on, days(config.mri_pml_surveillance_days)
+    edss = latest(snapshot.edss, key=lambda edss: edss.assessed_on)
+    if edss:
+        yield edss.assessed_on, days(config.edss_interval_days)
+    reauthorized = latest(
+        (d for d in snapshot.decisions if d.action == "reauthorize"),
+        key=lambda d: d.decided_at,
+    )
+    if reauthorized:
+        yield local_date(snapshot, reauthorized.decided_at), days(config.rems_interval_days)
+
+
+def _dose_overdue_days(
+    snapshot: PatientSnapshot, today: date, config: RuleConfig
+) -> Iterator[date]:
+    """INF-INTERVAL: overdue the day after the allowed delay, then one day later every day."""
+    start = snapshot.treatment_start
+    assert start is not None
+    given = given_infusions(snapshot)
+    last = given[-1] if given else None
+    interval = timedelta(days=config.dosing_interval_days(snapshot.schedule_weeks))
+    if last is not None and last.started_at is not None:
+        due_on = local_date(snapshot, last.started_at) + interval
+    else:
+        due_on = start
+    overdue_from = due_on + timedelta(days=config.interval_overdue_after_days + 1)
+    yield overdue_from
+    if today >= overdue_from:
+        yield today + _ONE_DAY  # the message counts the days late
+
+
+def _episode_ends(snapshot: PatientSnapshot) -> Iterator[date]:
+    """A medication stops counting the day after it stops; an episode ends when resolved."""
+    for medication in snapshot.medications:
+        if medication.stopped_on is not None:
+            yield medication.stopped_on + _ONE_DAY
+    for episode in (*snapshot.infections, *snapshot.clinical_events):
+        if episode.resolved_on is not None:
+            yield episode.resolved_on
+
+
+def _relapse_window_ends(snapshot: PatientSnapshot, config: RuleConfig) -> Iterator[date]:
+    window = timedelta(days=config.relapse_window_days)
+    return (relapse.onset_on + window for relapse in snapshot.relapses)
+
+
+def _pml_exposure_months(snapshot: PatientSnapshot, today: date) -> Iterable[date]:
+    """The months of treatment count in the PML risk once anti-JCV is positive."""
+    start = snapshot.treatment_start
+    jcv = latest_jcv_test(snapshot)
+    if start is None or jcv is None or jcv.result != "positive":
+        return ()
+    # Month k+1 begins the day after k whole months from the start.
+    months = months_on_treatment(start, today)
+    return [add_months(start, month) + _ONE_DAY for month in range(max(0, months - 1), months + 2)]
+
+
+def _bag_moments(
+    snapshot: PatientSnapshot, now: datetime, config: RuleConfig
+) -> Iterator[datetime]:
+    """PREP-STABILITY: the warning, each minute of its countdown, and the expiry."""
+    warning = timedelta(minutes=config.prep_expiry_warning_minutes)
+    for prep in snapshot.preparations:
+        if prep.status != "ready":
+            continue
+        expires_at = preparation_expires_at(prep, config)
+        if now < expires_at - warning:
+            yield expires_at - warning
+        elif now <= expires_at:
+            minutes_left = int((expires_at - now).total_seconds() // 60)
+            yield expires_at - timedelta(minutes=minutes_left) + _JUST_AFTER

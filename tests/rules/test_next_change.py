@@ -1,0 +1,140 @@
+"""next_change: the moment a patient's findings can next change by time alone.
+
+The property: the findings at any moment before the returned one are the findings at `now`
+(never late). The unit tests pin the moments of the main rules (not needlessly early either).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alerts.rules import PatientSnapshot, RuleConfig, evaluate, next_change, preparation_expires_at
+
+from .factories import (
+    DOCUMENT,
+    NOW,
+    TODAY,
+    at,
+    bag,
+    medication,
+    on,
+    quiet_patient,
+    relapse,
+    with_records,
+)
+from .strategies import configs, patients
+
+
+def midnight(day_offset: int, zone: str = "UTC") -> datetime:
+    """The start of the clinic day TODAY + day_offset, in UTC."""
+    day = TODAY + timedelta(days=day_offset)
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def probes(now: datetime, until: datetime | None, extra: list[int]) -> list[datetime]:
+    """Moments in [now, until): just before the end, each midnight on the way, a few others."""
+    end = until or now + timedelta(days=900)
+    moments = [end - timedelta(microseconds=1)]
+    day = now
+    for _ in range(60):
+        day = datetime.combine(day.date() + timedelta(days=1), time(), tzinfo=UTC)
+        for shift in (-14, -10, -5, 0, 1, 12):  # the clinic's midnight in any zone used
+            moments.append(day + timedelta(hours=shift))
+    moments += [now + timedelta(minutes=minutes) for minutes in extra]
+    return sorted({moment for moment in moments if now <= moment < end})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    snapshot=patients(),
+    config=configs,
+    back=st.integers(0, 500 * 24 * 60),
+    extra=st.lists(st.integers(0, 400 * 24 * 60), max_size=8),
+)
+def test_findings_stand_until_the_next_change(
+    snapshot: PatientSnapshot, config: RuleConfig, back: int, extra: list[int]
+) -> None:
+    now = NOW - timedelta(minutes=back)  # records dated after now become evidence later
+    moment = next_change(snapshot, now, config)
+    assert moment is None or moment > now
+    findings = evaluate(snapshot, now, config)
+    for probe in probes(now, moment, extra):
+        assert evaluate(snapshot, probe, config) == findings, (now, probe, moment)
+
+
+def test_a_quiet_patient_changes_next_on_a_due_day_not_tomorrow() -> None:
+    moment = next_change(quiet_patient(), NOW, DOCUMENT)
+    assert moment is not None and moment > NOW + timedelta(days=1)
+    assert evaluate(quiet_patient(), moment - timedelta(seconds=1), DOCUMENT) == []
+
+
+def test_the_next_dose_falls_overdue_the_day_after_the_allowed_delay() -> None:
+    # The last dose was 20 days ago: due in 8 days, overdue after 7 more.
+    patient = quiet_patient()
+    moment = next_change(patient, NOW, DOCUMENT)
+    assert moment is not None and moment <= midnight(-20 + 28 + 7 + 1)
+    overdue_from = midnight(-20 + 28 + 7 + 1)
+    rules = [finding.rule for finding in evaluate(patient, overdue_from, DOCUMENT)]
+    assert "INF-INTERVAL" in rules
+
+
+def test_an_overdue_dose_is_evaluated_again_each_day_for_its_count_of_days_late() -> None:
+    patient = quiet_patient(
+        infusions=(quiet_patient().infusions[0],)  # the last dose 48 days ago
+    )
+    assert next_change(patient, NOW, DOCUMENT) == midnight(1)
+
+
+def test_a_bag_changes_when_its_warning_begins_then_each_minute_then_at_its_expiry() -> None:
+    ready = bag(prepared_at=at(hours=-2), storage="room")  # expires in 6 h
+    patient = with_records(quiet_patient(), preparations=[ready])
+    expires_at = preparation_expires_at(ready, DOCUMENT)
+    assert next_change(patient, NOW, DOCUMENT) == expires_at - timedelta(minutes=60)
+    in_window = expires_at - timedelta(minutes=30, seconds=20)
+    assert next_change(patient, in_window, DOCUMENT) == expires_at - timedelta(
+        minutes=30, microseconds=-1
+    )
+    last_minute = expires_at - timedelta(seconds=20)
+    assert next_change(patient, last_minute, DOCUMENT) == expires_at + timedelta(microseconds=1)
+
+
+def test_a_medication_stops_counting_the_day_after_it_stopped() -> None:
+    patient = quiet_patient(
+        medications=(medication("immunosuppressant", started_on=on(-10), stopped_on=on(2)),)
+    )
+    assert next_change(patient, NOW, DOCUMENT) == midnight(3)
+
+
+def test_a_relapse_leaves_the_window_a_year_after_its_onset() -> None:
+    patient = quiet_patient(relapses=(relapse(on(-364)), relapse(on(-30))))
+    assert next_change(patient, NOW, DOCUMENT) == midnight(1)
+
+
+def test_the_clinic_day_begins_at_midnight_in_the_clinic_zone() -> None:
+    zone = "Pacific/Auckland"
+    patient = quiet_patient(
+        clinic_time_zone=zone,
+        medications=(medication("immunosuppressant", started_on=on(-10), stopped_on=on(2)),),
+    )
+    now = datetime.combine(TODAY, time(12), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    assert next_change(patient, now, DOCUMENT) == midnight(3, zone)
+
+
+def test_a_birthday_that_changes_the_population_is_a_moment() -> None:
+    turning = NOW.date().replace(year=NOW.year - 18) + timedelta(days=5)
+    patient = quiet_patient(birth_date=turning)
+    assert next_change(patient, NOW, DOCUMENT) == midnight(5)
+    assert [f.rule for f in evaluate(patient, midnight(5) - timedelta(seconds=1), DOCUMENT)] == [
+        "POP-PEDIATRIC"
+    ]
+    assert evaluate(patient, midnight(5), DOCUMENT) == []
+
+
+def test_a_result_dated_later_becomes_evidence_at_its_time() -> None:
+    patient = quiet_patient()
+    later = patient.lab_results[0].model_copy(update={"collected_at": at(hours=3), "id": "later"})
+    assert next_change(with_records(patient, lab_results=[later]), NOW, DOCUMENT) == at(hours=3)
