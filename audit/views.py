@@ -3,6 +3,7 @@ a selection, and a patient's printable access report."""
 
 import csv
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -40,7 +41,8 @@ def search(request: HttpRequest) -> HttpResponse:
     form = AuditSearchForm(request.GET or None)
     entries = form.entries() if form.is_bound and form.is_valid() else None
     if not form.is_bound:
-        entries = selectors.audit_entries()
+        # Before any search: the last day only, so the page never counts the whole audit.
+        entries = selectors.audit_entries().filter(at__gte=timezone.now() - timedelta(days=1))
     page = None
     if entries is not None:
         page = Paginator(entries.order_by("-id"), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -49,7 +51,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "audit/search.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page, "query": query.urlencode(), "searched": form.is_bound},
         status=200 if form.is_valid() or not form.is_bound else 400,
     )
 
