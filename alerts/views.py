@@ -82,6 +82,9 @@ def _patient_link(role: str, notification: Notification) -> str:
     alert = notification.alert
     if role == NEUROLOGIST:
         return reverse(PATIENT_PAGE[role], args=[alert.patient_id]) + f"#alert-{alert.pk}"
+    bag_id = alert.evidence.get("preparation_id") if isinstance(alert.evidence, dict) else None
+    if role == PHARMACIST and bag_id:
+        return reverse(PATIENT_PAGE[role]) + f"#bag-{bag_id}"  # the bag's row on the board
     return reverse(PATIENT_PAGE[role])
 
 

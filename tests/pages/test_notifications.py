@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from alerts.models import Notification
 from natalizumab_monitor import clock
-from natalizumab_monitor.roles import NEUROLOGIST, NURSE
+from natalizumab_monitor.roles import NEUROLOGIST, NURSE, PHARMACIST
 from tests.factories import make_patient
 
 from .conftest import make_alert
@@ -104,3 +104,18 @@ def test_a_nurse_reaches_her_list_and_the_page_needs_a_role(
     assert anonymous.status_code == 302
     assert client_as("api-client").get(reverse("alerts:notifications")).status_code == 403
     assert nurse.get(reverse("alerts:notifications_read_all")).status_code == 405
+
+
+def test_a_pharmacists_notification_leads_to_the_bags_row(
+    make_user: Callable[..., User],
+) -> None:
+    pharmacist = make_user(PHARMACIST)
+    patient = make_patient()
+    alert = make_alert(patient, rule="PREP-STABILITY", action="block-infusion")
+    alert.evidence = {"preparation_id": "b-1"}
+    alert.save()
+    Notification.objects.create(alert=alert, recipient=pharmacist)
+    client = Client()
+    client.force_login(pharmacist)
+    body = client.get(reverse("alerts:notifications")).content.decode()
+    assert f'href="{reverse("infusions:bags")}#bag-b-1"' in body
