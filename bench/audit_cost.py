@@ -40,6 +40,7 @@ def main() -> int:
             "ALLOWED_HOSTS": "testserver",
         }
     )
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "0" * 48)
     sys.path.insert(0, str(ROOT))
     _create_database()
     import django
