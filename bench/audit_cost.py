@@ -11,6 +11,7 @@ is under 10 %. (bench/event_to_alert.py with AUDIT_ENABLED=true/false gives the 
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -40,7 +41,7 @@ def main() -> int:
             "ALLOWED_HOSTS": "testserver",
         }
     )
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "0" * 48)
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
     sys.path.insert(0, str(ROOT))
     _create_database()
     import django
