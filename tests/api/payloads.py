@@ -18,7 +18,8 @@ def valid_body(world: SimpleNamespace, method: str, template: str) -> dict[str, 
             "sex": "male",
             "indication": "crohns",
         },
-        ("PATCH", "/api/v1/patients/{id}/"): {"given_name": "Changed"},
+        # A PATCH names the version it changes (without it: 428).
+        ("PATCH", "/api/v1/patients/{id}/"): {"given_name": "Changed", "version": 1},
         ("POST", "/api/v1/patients/{id}/decisions/"): {"action": "suspend", "reason": "ALT"},
         ("POST", "/api/v1/medications/"): {
             "patient": patient,
@@ -31,7 +32,10 @@ def valid_body(world: SimpleNamespace, method: str, template: str) -> dict[str, 
             "description": "Bronchitis",
             "onset_on": "2025-05-01",
         },
-        ("PATCH", "/api/v1/infections/{id}/"): {"resolved_on": now.date().isoformat()},
+        ("PATCH", "/api/v1/infections/{id}/"): {
+            "resolved_on": now.date().isoformat(),
+            "version": 1,
+        },
         ("PATCH", "/api/v1/medications/{id}/"): {"stopped_on": now.date().isoformat()},
         ("POST", "/api/v1/lab-results/"): {
             "patient": patient,
