@@ -23,10 +23,17 @@ from uuid import UUID
 
 from django.db import IntegrityError, transaction
 
-from alerts.models import SEVERITY_RANK, Alert, AlertStatus, PendingEvaluation, Severity
+from alerts.models import (
+    SEVERITY_RANK,
+    Alert,
+    AlertStatus,
+    EvaluationSchedule,
+    PendingEvaluation,
+    Severity,
+)
 from alerts.notifications import deliver_emails, notify_critical
 from alerts.profile import active_config
-from alerts.rules import Finding, evaluate
+from alerts.rules import Finding, PatientSnapshot, RuleConfig, evaluate, next_change
 from alerts.services import lock_feed, save_alert_change
 from alerts.snapshots import build_snapshots
 from natalizumab_monitor import clock
@@ -118,6 +125,7 @@ def _evaluate_in_one_transaction(
         findings = {
             patient_id: evaluate(snapshots[patient_id], now, config) for patient_id in found
         }
+        _schedule_next(snapshots, now, config)
         results = {
             patient_id: EvaluationResult(patient_id=patient_id, found=patient_id in found)
             for patient_id in ids
@@ -140,6 +148,32 @@ def _evaluate_in_one_transaction(
         for patient_id, changes in plan.items():
             results[patient_id].unchanged = _count_unchanged(findings[patient_id], changes)
     return results, notification_ids, marks
+
+
+def config_version(config: RuleConfig) -> str:
+    """The thresholds an evaluation used: findings under other thresholds are out of date."""
+    return f"{config.name}/{config.version}"
+
+
+def _schedule_next(
+    snapshots: dict[str, PatientSnapshot], now: datetime, config: RuleConfig
+) -> None:
+    """Record when each patient's findings can next change by time alone (one statement)."""
+    version = config_version(config)
+    EvaluationSchedule.objects.bulk_create(
+        [
+            EvaluationSchedule(
+                patient_id=patient_id,
+                evaluated_at=now,
+                next_change_at=next_change(snapshot, now, config),
+                config_version=version,
+            )
+            for patient_id, snapshot in snapshots.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["patient"],
+        update_fields=["evaluated_at", "next_change_at", "config_version"],
+    )
 
 
 @dataclass

@@ -13,7 +13,8 @@ from alerts.models import Heartbeat
 from natalizumab_monitor import clock
 
 TIMERS = "timers"
-SWEEP = "sweep"
+SWEEP = "sweep"  # the nightly job or the full sweep, whichever finished last
+FULL_SWEEP = "full-sweep"  # the weekly full sweep
 # Beat wakes the timers every minute: five minutes without a run means beat is down.
 TIMERS_STALE_AFTER = timedelta(minutes=5)
 # The sweep runs nightly: more than a day and a bit without one means a night was missed.

@@ -141,3 +141,67 @@ class PendingEvaluation(models.Model):
 
     def __str__(self) -> str:
         return f"evaluate {self.patient_id} (marked {self.marked_at:%Y-%m-%d %H:%M:%S})"
+
+
+class EvaluationSchedule(models.Model):
+    """When a patient's findings can next change by time alone, as of their last evaluation.
+
+    Written by every evaluation (alerts.evaluation) from the rules' own thresholds
+    (alerts.rules.next_change): the nightly job evaluates the patients whose moment has come,
+    those marked (PendingEvaluation), and those last evaluated under other thresholds.
+    """
+
+    patient = models.OneToOneField(
+        "patients.Patient",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="evaluation_schedule",
+    )
+    evaluated_at = models.DateTimeField()
+    # Empty: only a new record can change the findings.
+    next_change_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The rule profile and version the findings were computed with.
+    config_version = models.CharField(max_length=60)
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} next change {self.next_change_at}"
+
+
+class SweepKind(models.TextChoices):
+    FULL = "full"
+    NIGHTLY = "nightly"
+
+
+class SweepRun(models.Model):
+    """One run of the full sweep or the nightly job, fanned out as batches of patients."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=8, choices=SweepKind.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    patients = models.PositiveIntegerField(default=0)
+    batches = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sweep of {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class SweepBatch(models.Model):
+    """One batch of a run: done once its task evaluated every patient in it (at least once)."""
+
+    run = models.ForeignKey(SweepRun, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveIntegerField()
+    # Kept with the run: a dispatcher redelivered after a crash publishes the same batches.
+    patient_ids = models.JSONField(default=list)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="sweep_batch_once_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.number} of {self.run_id}"

@@ -1,15 +1,21 @@
 """The one snapshot builder: database records of a patient -> the rules engine's typed input.
 
 A fixed number of queries per call, whatever the length of the patient's history, and the
-same fixed number for a batch of patients.
+same fixed number for a batch of patients (one per table). Rows are read as tuples and the
+engine's pydantic models are built with `model_construct`: the database already guarantees
+what validation would check (types, choices, NOT NULL, aware datetimes), so only what the
+engine expects beyond the column is done here: ids as strings, Decimals without the column's
+padding, datetimes in UTC, collections as tuples.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
 
 from alerts.rules.snapshot import (
     AntibodyTestSnapshot,
@@ -27,41 +33,78 @@ from alerts.rules.snapshot import (
     ReactionSnapshot,
     RelapseSnapshot,
 )
-from infusions.models import Infusion, InfusionReaction, PreInfusionChecklist
-from patients.models import Patient
-
-_CHECKLIST_FIELDS = (
-    "id",
-    "asked_at",
-    "authorized",
-    "new_neurological_symptoms",
-    "immunocompromised",
-    "immunosuppressants_last_month",
-    "current_infection",
-    "cleared_at",
+from infusions.models import DosePreparation, Infusion, InfusionReaction, PreInfusionChecklist
+from labs.models import AntibodyTest, LabResult, MriStudy
+from patients.models import (
+    ClinicalEvent,
+    EdssAssessment,
+    Infection,
+    Medication,
+    Patient,
+    Relapse,
+    TreatmentDecision,
 )
 
+Rows = dict[str, list[Any]]
 
-def _patients_with_history() -> QuerySet[Patient]:
-    return Patient.objects.prefetch_related(
-        Prefetch(
-            "infusions",
-            queryset=Infusion.objects.select_related("checklist").prefetch_related(
-                Prefetch("reactions", queryset=InfusionReaction.objects.order_by("onset_at"))
-            ),
-        ),
-        Prefetch("checklists", queryset=PreInfusionChecklist.objects.select_related("infusion")),
-        "preparations",
-        "lab_results",
-        "antibody_tests",
-        "mri_studies",
-        "edss",
-        "relapses",
-        "medications",
-        "infections",
-        "clinical_events",
-        "decisions",
+
+def build_snapshot(patient_id: UUID | str) -> PatientSnapshot:
+    """One patient's snapshot; raises Patient.DoesNotExist for an unknown id."""
+    snapshots = build_snapshots([patient_id])
+    if not snapshots:
+        raise Patient.DoesNotExist(f"no patient {patient_id}")
+    return next(iter(snapshots.values()))
+
+
+def build_snapshots(patient_ids: Iterable[UUID | str]) -> dict[str, PatientSnapshot]:
+    """Snapshots of many patients (one batch), keyed by patient id as a string."""
+    ids = list(patient_ids)
+    patients = list(
+        Patient.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .values_list(
+            "id",
+            "birth_date",
+            "sex",
+            "indication",
+            "treatment_start",
+            "schedule_weeks",
+            "treatment_status",
+            "pregnant",
+            "breastfeeding",
+            "prior_immunosuppressants",
+        )
     )
+    if not patients:
+        return {}
+    found = [row[0] for row in patients]
+    records = _Records(found)
+    zone = settings.CLINIC_TIME_ZONE
+    snapshots = {}
+    for row in patients:
+        key = str(row[0])
+        snapshots[key] = PatientSnapshot.model_construct(
+            id=key,
+            birth_date=row[1],
+            sex=row[2],
+            indication=row[3],
+            treatment_start=row[4],
+            schedule_weeks=row[5],
+            treatment_status=row[6],
+            pregnant=row[7],
+            breastfeeding=row[8],
+            prior_immunosuppressants=row[9],
+            clinic_time_zone=zone,
+            **records.of(key),
+        )
+    return snapshots
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aware datetimes from the database, in UTC as the engine keeps them."""
+    if value is None or value.tzinfo is UTC:
+        return value
+    return value.astimezone(UTC)
 
 
 def _as_written(value: Decimal | None) -> Decimal | None:
@@ -69,155 +112,273 @@ def _as_written(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.normalize()
 
 
-def _checklist(checklist: PreInfusionChecklist, infusion_id: UUID | None) -> ChecklistSnapshot:
-    values = {name: getattr(checklist, name) for name in _CHECKLIST_FIELDS}
-    return ChecklistSnapshot(**values, infusion_id=infusion_id)
+def _id(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
 
 
-def _infusion_id_of(checklist: PreInfusionChecklist) -> UUID | None:
-    try:
-        return checklist.infusion.id
-    except Infusion.DoesNotExist:
-        return None
+class _Records:
+    """Every record of a batch of patients, one query per table, grouped by patient."""
 
+    def __init__(self, patient_ids: list[UUID]) -> None:
+        self.ids = patient_ids
+        self.by_patient: dict[str, Rows] = defaultdict(lambda: defaultdict(list))
+        checklists = self._checklists()
+        infusion_of_checklist = self._infusions(checklists)
+        for checklist_id, checklist in checklists.items():
+            patient_id, fields = checklist
+            infusion_id = infusion_of_checklist.get(checklist_id)
+            self._add(
+                patient_id,
+                "checklists",
+                ChecklistSnapshot.model_construct(**fields, infusion_id=infusion_id),
+            )
+        self._preparations()
+        self._lab_results()
+        self._antibody_tests()
+        self._simple_tables()
 
-def _snapshot(patient: Patient) -> PatientSnapshot:
-    return PatientSnapshot(
-        id=patient.id,
-        birth_date=patient.birth_date,
-        sex=patient.sex,
-        indication=patient.indication,
-        treatment_start=patient.treatment_start,
-        schedule_weeks=patient.schedule_weeks,
-        treatment_status=patient.treatment_status,
-        pregnant=patient.pregnant,
-        breastfeeding=patient.breastfeeding,
-        prior_immunosuppressants=patient.prior_immunosuppressants,
-        clinic_time_zone=settings.CLINIC_TIME_ZONE,
-        infusions=tuple(
-            InfusionSnapshot(
-                id=infusion.id,
-                preparation_id=infusion.preparation_id,
-                route=infusion.route,
-                status=infusion.status,
-                started_at=infusion.started_at,
-                ended_at=infusion.ended_at,
-                discharged_at=infusion.discharged_at,
-                checklist=_checklist(infusion.checklist, infusion.id)
-                if infusion.checklist
-                else None,
-                reactions=tuple(
-                    ReactionSnapshot(
-                        id=reaction.id,
-                        severity=reaction.severity,
-                        symptoms=tuple(reaction.symptoms or ()),
-                        onset_at=reaction.onset_at,
-                    )
-                    for reaction in infusion.reactions.all()
+    def of(self, patient_id: str) -> dict[str, tuple[Any, ...]]:
+        return {name: tuple(items) for name, items in self.by_patient[patient_id].items()}
+
+    def _add(self, patient_id: UUID | str, name: str, item: object) -> None:
+        self.by_patient[str(patient_id)][name].append(item)
+
+    def _checklists(self) -> dict[UUID, tuple[UUID, dict[str, Any]]]:
+        rows = (
+            PreInfusionChecklist.objects.filter(patient_id__in=self.ids)
+            .order_by("asked_at", "id")
+            .values_list(
+                "id",
+                "patient_id",
+                "asked_at",
+                "authorized",
+                "new_neurological_symptoms",
+                "immunocompromised",
+                "immunosuppressants_last_month",
+                "current_infection",
+                "cleared_at",
+            )
+        )
+        return {
+            row[0]: (
+                row[1],
+                {
+                    "id": str(row[0]),
+                    "asked_at": _utc(row[2]),
+                    "authorized": row[3],
+                    "new_neurological_symptoms": row[4],
+                    "immunocompromised": row[5],
+                    "immunosuppressants_last_month": row[6],
+                    "current_infection": row[7],
+                    "cleared_at": _utc(row[8]),
+                },
+            )
+            for row in rows
+        }
+
+    def _infusions(self, checklists: dict[UUID, tuple[UUID, dict[str, Any]]]) -> dict[UUID, str]:
+        reactions: dict[UUID, list[ReactionSnapshot]] = defaultdict(list)
+        for reaction_id, infusion_id, severity, symptoms, onset_at in (
+            InfusionReaction.objects.filter(infusion__patient_id__in=self.ids)
+            .order_by("onset_at", "id")
+            .values_list("id", "infusion_id", "severity", "symptoms", "onset_at")
+        ):
+            reactions[infusion_id].append(
+                ReactionSnapshot.model_construct(
+                    id=str(reaction_id),
+                    severity=severity,
+                    symptoms=tuple(symptoms or ()),
+                    onset_at=_utc(onset_at),
+                )
+            )
+        infusion_of_checklist: dict[UUID, str] = {}
+        rows = (
+            Infusion.objects.filter(patient_id__in=self.ids)
+            .order_by("created_at", "id")
+            .values_list(
+                "id",
+                "patient_id",
+                "preparation_id",
+                "checklist_id",
+                "route",
+                "status",
+                "started_at",
+                "ended_at",
+                "discharged_at",
+            )
+        )
+        for row in rows:
+            infusion_id = str(row[0])
+            checklist = None
+            if row[3] is not None:
+                infusion_of_checklist[row[3]] = infusion_id
+                checklist = ChecklistSnapshot.model_construct(
+                    **checklists[row[3]][1], infusion_id=infusion_id
+                )
+            self._add(
+                row[1],
+                "infusions",
+                InfusionSnapshot.model_construct(
+                    id=infusion_id,
+                    preparation_id=_id(row[2]),
+                    route=row[4],
+                    status=row[5],
+                    started_at=_utc(row[6]),
+                    ended_at=_utc(row[7]),
+                    discharged_at=_utc(row[8]),
+                    checklist=checklist,
+                    reactions=tuple(reactions.get(row[0], ())),
                 ),
             )
-            for infusion in patient.infusions.all()
-        ),
-        preparations=tuple(
-            PreparationSnapshot(
-                id=bag.id,
-                dose_mg=_as_written(bag.dose_mg),
-                diluent=bag.diluent,
-                diluent_volume_ml=_as_written(bag.diluent_volume_ml),
-                prepared_at=bag.prepared_at,
-                storage=bag.storage,
-                room_temperature_since=bag.room_temperature_since,
-                frozen=bag.frozen,
-                shaken=bag.shaken,
-                status=bag.status,
+        return infusion_of_checklist
+
+    def _preparations(self) -> None:
+        rows = (
+            DosePreparation.objects.filter(patient_id__in=self.ids)
+            .order_by("prepared_at", "id")
+            .values_list(
+                "id",
+                "patient_id",
+                "dose_mg",
+                "diluent",
+                "diluent_volume_ml",
+                "prepared_at",
+                "storage",
+                "room_temperature_since",
+                "frozen",
+                "shaken",
+                "status",
             )
-            for bag in patient.preparations.all()
-        ),
-        checklists=tuple(
-            _checklist(checklist, _infusion_id_of(checklist))
-            for checklist in patient.checklists.all()
-        ),
-        lab_results=tuple(
-            LabResultSnapshot(
-                id=lab.id,
-                analyte=lab.analyte,
-                value=_as_written(lab.value),
-                unit=lab.unit,
-                reference_low=_as_written(lab.reference_low),
-                reference_high=_as_written(lab.reference_high),
-                collected_at=lab.collected_at,
+        )
+        for row in rows:
+            self._add(
+                row[1],
+                "preparations",
+                PreparationSnapshot.model_construct(
+                    id=str(row[0]),
+                    dose_mg=_as_written(row[2]),
+                    diluent=row[3],
+                    diluent_volume_ml=_as_written(row[4]),
+                    prepared_at=_utc(row[5]),
+                    storage=row[6],
+                    room_temperature_since=_utc(row[7]),
+                    frozen=row[8],
+                    shaken=row[9],
+                    status=row[10],
+                ),
             )
-            for lab in patient.lab_results.all()
-        ),
-        antibody_tests=tuple(
-            AntibodyTestSnapshot(
-                id=test.id,
-                target=test.target,
-                result=test.result,
-                index=_as_written(test.index),
-                collected_at=test.collected_at,
+
+    def _lab_results(self) -> None:
+        # The default manager: a result the laboratory withdrew no longer counts.
+        rows = (
+            LabResult.objects.filter(patient_id__in=self.ids)
+            .order_by("collected_at", "id")
+            .values_list(
+                "id",
+                "patient_id",
+                "analyte",
+                "value",
+                "unit",
+                "reference_low",
+                "reference_high",
+                "collected_at",
             )
-            for test in patient.antibody_tests.all()
-        ),
-        mri_studies=tuple(
-            MriStudySnapshot(
-                id=mri.id,
-                performed_on=mri.performed_on,
-                gd_enhancing_lesions=mri.gd_enhancing_lesions,
-                new_or_enlarging_t2_lesions=mri.new_or_enlarging_t2_lesions,
-                pml_suspected=mri.pml_suspected,
+        )
+        for row in rows:
+            self._add(
+                row[1],
+                "lab_results",
+                LabResultSnapshot.model_construct(
+                    id=str(row[0]),
+                    analyte=row[2],
+                    value=_as_written(row[3]),
+                    unit=row[4],
+                    reference_low=_as_written(row[5]),
+                    reference_high=_as_written(row[6]),
+                    collected_at=_utc(row[7]),
+                ),
             )
-            for mri in patient.mri_studies.all()
-        ),
-        edss=tuple(
-            EdssSnapshot(id=e.id, score=e.score, assessed_on=e.assessed_on)
-            for e in patient.edss.all()
-        ),
-        relapses=tuple(
-            RelapseSnapshot(id=r.id, onset_on=r.onset_on) for r in patient.relapses.all()
-        ),
-        medications=tuple(
-            MedicationSnapshot(
-                id=m.id,
-                name=m.name,
-                category=m.category,
-                started_on=m.started_on,
-                stopped_on=m.stopped_on,
+
+    def _antibody_tests(self) -> None:
+        rows = (
+            AntibodyTest.objects.filter(patient_id__in=self.ids)
+            .order_by("collected_at", "id")
+            .values_list("id", "patient_id", "target", "result", "index", "collected_at")
+        )
+        for row in rows:
+            self._add(
+                row[1],
+                "antibody_tests",
+                AntibodyTestSnapshot.model_construct(
+                    id=str(row[0]),
+                    target=row[2],
+                    result=row[3],
+                    index=_as_written(row[4]),
+                    collected_at=_utc(row[5]),
+                ),
             )
-            for m in patient.medications.all()
-        ),
-        infections=tuple(
-            InfectionSnapshot(
-                id=i.id, description=i.description, onset_on=i.onset_on, resolved_on=i.resolved_on
+
+    def _simple_tables(self) -> None:
+        """Tables whose rows map one to one onto a snapshot's fields."""
+        for name, model, snapshot, fields, order in (
+            (
+                "mri_studies",
+                MriStudy,
+                MriStudySnapshot,
+                (
+                    "performed_on",
+                    "gd_enhancing_lesions",
+                    "new_or_enlarging_t2_lesions",
+                    "pml_suspected",
+                ),
+                "performed_on",
+            ),
+            ("edss", EdssAssessment, EdssSnapshot, ("score", "assessed_on"), "assessed_on"),
+            ("relapses", Relapse, RelapseSnapshot, ("onset_on",), "-onset_on"),
+            (
+                "medications",
+                Medication,
+                MedicationSnapshot,
+                ("name", "category", "started_on", "stopped_on"),
+                "-started_on",
+            ),
+            (
+                "infections",
+                Infection,
+                InfectionSnapshot,
+                ("description", "onset_on", "resolved_on"),
+                "-onset_on",
+            ),
+            (
+                "clinical_events",
+                ClinicalEvent,
+                ClinicalEventSnapshot,
+                ("kind", "observed_on", "resolved_on"),
+                "-observed_on",
+            ),
+            (
+                "decisions",
+                TreatmentDecision,
+                DecisionSnapshot,
+                ("action", "rule", "reason", "decided_at", "consumed_at"),
+                "decided_at",
+            ),
+        ):
+            rows = (
+                model.objects.filter(patient_id__in=self.ids)
+                .order_by(order, "id")
+                .values_list("id", "patient_id", *fields)
             )
-            for i in patient.infections.all()
-        ),
-        clinical_events=tuple(
-            ClinicalEventSnapshot(
-                id=c.id, kind=c.kind, observed_on=c.observed_on, resolved_on=c.resolved_on
-            )
-            for c in patient.clinical_events.all()
-        ),
-        decisions=tuple(
-            DecisionSnapshot(
-                id=d.id,
-                action=d.action,
-                rule=d.rule or None,
-                reason=d.reason,
-                decided_at=d.decided_at,
-                consumed_at=d.consumed_at,
-            )
-            for d in patient.decisions.all()
-        ),
-    )
+            for row in rows:
+                values = dict(zip(fields, row[2:], strict=True))
+                self._add(row[1], name, snapshot.model_construct(id=str(row[0]), **_clean(values)))
 
 
-def build_snapshot(patient_id: UUID | str) -> PatientSnapshot:
-    """One patient's snapshot; raises Patient.DoesNotExist for an unknown id."""
-    return _snapshot(_patients_with_history().get(pk=patient_id))
-
-
-def build_snapshots(patient_ids: Iterable[UUID | str]) -> dict[str, PatientSnapshot]:
-    """Snapshots of many patients (one batch), keyed by patient id as a string."""
-    patients = _patients_with_history().filter(pk__in=list(patient_ids))
-    return {str(patient.id): _snapshot(patient) for patient in patients}
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    """The few conversions of the simple tables: aware datetimes in UTC, no empty rule."""
+    for name, value in values.items():
+        if isinstance(value, datetime):
+            values[name] = _utc(value)
+    if "rule" in values:
+        values["rule"] = values["rule"] or None  # a decision about no rule in particular
+    return values

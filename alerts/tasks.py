@@ -7,20 +7,18 @@ every minute and the sweep every night; no task waits in the broker for hours.
 
 import logging
 import time
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
-from alerts import evaluation, timers
-from alerts.health import SWEEP, TIMERS
-from alerts.models import Heartbeat
+from alerts import evaluation, sweeps, timers
+from alerts.health import TIMERS
+from alerts.models import Heartbeat, SweepKind
 from alerts.notifications import deliver_emails
 from alerts.profile import active_config
 from natalizumab_monitor import clock
-from patients.models import Patient
 
 logger = logging.getLogger(__name__)
 
@@ -88,73 +86,48 @@ def run_timers() -> dict[str, Any]:
         "failed": failed,
         "emailed": emailed,
     }
-    _beat(TIMERS, detail, at=now)  # the end of the window this run covered
+    sweeps.beat(TIMERS, detail, at=now)  # the end of the window this run covered
     return detail
 
 
-@shared_task(name="alerts.tasks.sweep")
-def sweep(
-    after: str | None = None, started_at: str | None = None, patients: int = 0
-) -> dict[str, Any]:
-    """Evaluate every patient, in batches, for what only time makes due (nightly).
+@shared_task(name="alerts.tasks.sweep", bind=True)
+def sweep(self: Task) -> dict[str, Any]:
+    """Evaluate every patient (weekly): fanned out as batches, one task each.
 
-    A long sweep goes on in a new task (from the last patient done) before its time limit, so
-    no task outlives the broker's visibility timeout; killed midway, it runs again from the
-    start of its task, and what was already done is found unchanged.
+    Called directly (not by a worker: loaddemo, runembedded, a shell), it evaluates the
+    batches here and returns once they are done.
     """
-    started_at = started_at or clock.now().isoformat()
-    budget = settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
-    began = time.monotonic()
-    for batch in _batches(after):
-        _evaluate_batch(batch)
-        patients += len(batch)
-        after = batch[-1]
-        if time.monotonic() - began > budget:
-            rest = {"after": after, "started_at": started_at, "patients": patients}
-            sweep.apply_async(kwargs=rest)
-            return {"patients": patients, "continued_after": after}
-        pause = settings.ALERT_SWEEP_BATCH_PAUSE_SECONDS
-        if pause > 0:
-            time.sleep(pause)
-    detail = {"patients": patients, "started_at": started_at}
-    _beat(SWEEP, detail)
+    return _fan_out(self, SweepKind.FULL, sweeps.every_patient())
+
+
+@shared_task(name="alerts.tasks.nightly", bind=True)
+def nightly(self: Task) -> dict[str, Any]:
+    """Evaluate the patients whose findings time has changed, and those marked (nightly)."""
+    due = sweeps.patients_due(clock.now(), active_config())
+    return _fan_out(self, SweepKind.NIGHTLY, due)
+
+
+@shared_task(name="alerts.tasks.evaluate_batch")
+def evaluate_batch(run_id: str, number: int) -> dict[str, Any]:
+    """One batch of a sweep run (ids only: the batch's patients are kept with the run)."""
+    detail = sweeps.evaluate_batch(run_id, number)
+    pause = settings.ALERT_SWEEP_BATCH_PAUSE_SECONDS
+    if pause > 0:
+        time.sleep(pause)  # room for the clinic's own work between batches
     return detail
 
 
-def _batches(after: str | None) -> Iterable[list[str]]:
-    size = settings.ALERT_SWEEP_BATCH_SIZE
-    while True:
-        ids = Patient.objects.order_by("pk")
-        if after is not None:
-            ids = ids.filter(pk__gt=after)
-        batch = [str(pk) for pk in ids.values_list("pk", flat=True)[:size]]
-        if not batch:
-            return
-        yield batch
-        after = batch[-1]
-
-
-def _evaluate_batch(batch: list[str]) -> None:
-    try:
-        evaluation.evaluate_patients(batch)
-    except Exception:
-        # One bad record must not stop the sweep: evaluate the batch one patient at a time.
-        logger.exception("Sweep batch after patient %s failed; one by one", batch[0])
-        for patient_id in batch:
-            try:
-                evaluation.evaluate_patient(patient_id)
-            except Exception:
-                logger.exception("Sweep could not evaluate patient %s", patient_id)
-
-
-def _beat(name: str, detail: dict[str, Any], at: datetime | None = None) -> None:
-    # One upsert statement: two runs finishing together never clash on the primary key.
-    Heartbeat.objects.bulk_create(
-        [Heartbeat(name=name, last_run_at=at or clock.now(), detail=detail)],
-        update_conflicts=True,
-        unique_fields=["name"],
-        update_fields=["last_run_at", "detail"],
-    )
+def _fan_out(task: Task, kind: SweepKind, patient_ids: list[str]) -> dict[str, Any]:
+    inline = task.request.called_directly
+    # A redelivered dispatcher has the same task id: it publishes what is left of its run.
+    run_id = None if inline else task.request.id
+    run, left = sweeps.plan_run(kind, patient_ids, settings.ALERT_SWEEP_BATCH_SIZE, run_id)
+    for number in left:
+        if inline:
+            sweeps.evaluate_batch(run, number)
+        else:
+            evaluate_batch.apply_async(args=[run, number])
+    return {"kind": kind, "run": run, "patients": len(patient_ids), "batches": len(left)}
 
 
 def _summary(result: evaluation.EvaluationResult) -> dict[str, Any]:

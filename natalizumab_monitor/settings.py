@@ -327,6 +327,9 @@ ALERT_TIMERS_INTERVAL_SECONDS = env.float("ALERT_TIMERS_INTERVAL_SECONDS", defau
 ALERT_SWEEP_HOUR_UTC = env.int("ALERT_SWEEP_HOUR_UTC", default=2)
 ALERT_SWEEP_MINUTE_UTC = env.int("ALERT_SWEEP_MINUTE_UTC", default=30)
 ALERT_SWEEP_BATCH_SIZE = env.int("ALERT_SWEEP_BATCH_SIZE", default=200)
+# Nightly, only the patients whose findings time has changed (and those marked) are evaluated;
+# on this day of the week (crontab: 0 = Sunday) every patient is, proving nothing was missed.
+ALERT_FULL_SWEEP_WEEKDAY = env.int("ALERT_FULL_SWEEP_WEEKDAY", default=0)
 # Pause between sweep batches, to spare a busy database (0: none).
 ALERT_SWEEP_BATCH_PAUSE_SECONDS = env.float("ALERT_SWEEP_BATCH_PAUSE_SECONDS", default=0.0)
 # A patient marked for evaluation this long ago whose task never ran is evaluated by the timers.
@@ -337,9 +340,22 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=ALERT_TIMERS_INTERVAL_SECONDS),
         "options": {"expires": ALERT_TIMERS_INTERVAL_SECONDS * 0.9},
     },
-    "alert-sweep": {
+    "alert-nightly": {
+        "task": "alerts.tasks.nightly",
+        "schedule": crontab(
+            hour=ALERT_SWEEP_HOUR_UTC,
+            minute=ALERT_SWEEP_MINUTE_UTC,
+            day_of_week=",".join(str(day) for day in range(7) if day != ALERT_FULL_SWEEP_WEEKDAY),
+        ),
+        "options": {"expires": 6 * 3600},
+    },
+    "alert-full-sweep": {
         "task": "alerts.tasks.sweep",
-        "schedule": crontab(hour=ALERT_SWEEP_HOUR_UTC, minute=ALERT_SWEEP_MINUTE_UTC),
+        "schedule": crontab(
+            hour=ALERT_SWEEP_HOUR_UTC,
+            minute=ALERT_SWEEP_MINUTE_UTC,
+            day_of_week=str(ALERT_FULL_SWEEP_WEEKDAY),
+        ),
         "options": {"expires": 6 * 3600},
     },
 }
