@@ -1,5 +1,7 @@
-"""The lab result form in Chromium: choosing an analyte switches the units and the range."""
+"""Lab entry in Chromium: choosing an analyte switches the units and the range; the chart axes
+write days as the tables do."""
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -8,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from alerts.rules.wording import date_text
 from labs.models import LabResult
 from natalizumab_monitor import clock
 from tests.factories import make_patient
@@ -59,3 +62,35 @@ def test_choosing_an_analyte_switches_the_units_and_prefills_its_last_range(
     expect(page.get_by_text("Lab result recorded.")).to_be_visible()
     saved = LabResult.objects.get(patient=patient, analyte="NEUT")
     assert saved.unit == "10*9/L"  # the API and the database keep the UCUM code
+
+
+def test_the_chart_axes_write_days_as_the_tables_do(
+    login: Callable[[str], Page], live_server: Any
+) -> None:
+    patient = make_patient()
+    for days, value in ((120, "30"), (60, "150"), (5, "35")):
+        LabResult.objects.create(
+            patient=patient,
+            analyte="ALT",
+            value=Decimal(value),
+            unit="U/L",
+            reference_low=Decimal("7"),
+            reference_high=Decimal("40"),
+            collected_at=clock.now() - timedelta(days=days),
+        )
+    page = login("neurologist")
+    page.goto(f"{live_server.url}/patients/{patient.id}/")
+    page.wait_for_function("() => window.Chart && Chart.getChart('chart-liver')")
+    ticks = page.evaluate(
+        "() => Chart.getChart('chart-liver').scales.x.ticks.map(t => t.label).filter(Boolean)"
+    )
+    assert ticks and all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}", tick) for tick in ticks)
+    newest = (clock.now() - timedelta(days=5)).astimezone(clock.clinic_zone()).date()
+    tooltip_day = page.evaluate(
+        "(x) => Chart.getChart('chart-liver').options.plugins.tooltip.callbacks.title("
+        "[{parsed: {x}}])",
+        int((clock.now() - timedelta(days=5)).timestamp() * 1000),
+    )
+    assert tooltip_day == date_text(newest)
+    # The table beside the chart writes the same day the same way.
+    expect(page.locator("table.latest")).to_contain_text(date_text(newest))
