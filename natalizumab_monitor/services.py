@@ -6,6 +6,8 @@ from typing import TypeVar
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from alerts.rules.wording import date_text
+
 from . import clock
 from .errors import PreconditionFailed, StaleVersion
 
@@ -59,7 +61,7 @@ def check_not_before_birth(
         return
     day = value.astimezone(clock.clinic_zone()).date() if isinstance(value, datetime) else value
     if day < birth_date:
-        problems.add(field, f"Cannot be before the patient's birth date ({birth_date}).")
+        problems.add(field, f"Cannot be before the patient's birth date ({date_text(birth_date)}).")
 
 
 def check_record_date(

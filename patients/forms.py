@@ -101,6 +101,7 @@ class RelapseForm(RecordForm):
 class MedicationForm(RecordForm):
     title = "Record a concomitant medication"
     success_message = "Medication recorded."
+    field_words = {"started_on": "the start date", "stopped_on": "the stop date"}
 
     name = forms.CharField(label="Medicine", max_length=200)
     category = forms.ChoiceField(label="Category", choices=MedicationCategory.choices)
@@ -116,6 +117,7 @@ class MedicationForm(RecordForm):
 class InfectionForm(RecordForm):
     title = "Record an infection"
     success_message = "Infection recorded."
+    field_words = {"onset_on": "the onset", "resolved_on": "the date it resolved"}
 
     description = forms.CharField(label="Infection", max_length=500)
     onset_on = forms.DateField(label="Onset", widget=DateInput)

@@ -146,6 +146,43 @@ def test_the_services_messages_name_fields_in_words(neurologist: Client) -> None
     assert not LabResult.objects.filter(patient=patient).exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "field", "words"),
+    [
+        (
+            "patients:medication_new",
+            {
+                "name": "Methotrexate",
+                "category": "immunosuppressant",
+                "started_on": "2026-02-01",
+                "stopped_on": "2026-01-01",
+            },
+            "stopped_on",
+            "Cannot be before the start date.",
+        ),
+        (
+            "patients:infection_new",
+            {"description": "Cystitis", "onset_on": "2026-02-01", "resolved_on": "2026-01-01"},
+            "resolved_on",
+            "Cannot be before the onset.",
+        ),
+        (
+            "patients:relapse_new",
+            {"onset_on": "1970-01-01"},
+            "onset_on",
+            "Cannot be before the patient&#x27;s birth date (17 May 1985).",
+        ),
+    ],
+)
+def test_other_record_forms_name_fields_and_dates_in_words(
+    neurologist: Client, name: str, data: dict[str, str], field: str, words: str
+) -> None:
+    patient = make_patient()
+    response = neurologist.post(reverse(name, args=[patient.id]), data)
+    assert response.status_code == 400
+    assert field_error(response.content.decode(), field) == words
+
+
 def test_units_and_dates_read_as_people_write_them_while_the_api_keeps_ucum(
     neurologist: Client, client_as: Callable[[str | None], Client]
 ) -> None:
