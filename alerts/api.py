@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from natalizumab_monitor import disclosure
 from natalizumab_monitor.api import ApiViewSet, TextField, errors
 
 from . import selectors, services
@@ -153,6 +154,12 @@ class AlertSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance: Alert) -> dict[str, Any]:
+        # Message, evidence and note only for a caller who may read the records behind them.
+        return disclosure.finding_for(
+            disclosure.caller(self.context), super().to_representation(instance)
+        )
+
 
 class ResolveInputSerializer(serializers.Serializer):
     note = TextField(max_length=4000, help_text="Required: why the alert is closed.")
@@ -191,10 +198,13 @@ class AlertViewSet(ApiViewSet):
         return self.paginated(self.get_queryset(), AlertSerializer)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(AlertSerializer(self.get_object()).data)
+        return Response(
+            AlertSerializer(self.get_object(), context=self.get_serializer_context()).data
+        )
 
     def _respond(self, alert: Alert) -> Response:
-        return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
+        alert = self.get_queryset().get(pk=alert.pk)
+        return Response(AlertSerializer(alert, context=self.get_serializer_context()).data)
 
     @extend_schema(
         summary="Acknowledge an alert (clinical roles); again is a no-op",

@@ -35,6 +35,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import GenericViewSet
 
+from . import disclosure
 from .errors import Conflict, PreconditionFailed, PreconditionRequired, StaleVersion
 from .rest import RecordCursorPagination
 
@@ -208,7 +209,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ParseError):
         return Response({NON_FIELD_ERRORS: [str(exc.detail)]}, status=400)
     if isinstance(exc, Conflict):
-        body: dict[str, Any] = {"detail": exc.detail, "blocking": exc.blocking}
+        blocking = disclosure.findings_for(disclosure.caller(context), exc.blocking)
+        body: dict[str, Any] = {"detail": exc.detail, "blocking": blocking}
         if isinstance(exc, StaleVersion):
             body["current_version"] = exc.current_version
         return Response(body, status=409)
@@ -307,7 +309,10 @@ class FindingSerializer(serializers.Serializer):
     action = serializers.CharField(
         help_text="suspend, block-infusion, discontinue, remind or inform"
     )
-    message = serializers.CharField()
+    message = serializers.CharField(
+        help_text="Withheld (and evidence empty) for a caller who may not read every kind of "
+        "record the finding is drawn from, e.g. the api-client role."
+    )
     evidence = serializers.DictField(help_text="The values that made the rule fire.")
     source = serializers.CharField()
     profile = serializers.CharField()
@@ -412,7 +417,8 @@ class ApiViewSet(GenericViewSet):
 
     def paginated(self, queryset: Any, serializer_class: type[serializers.Serializer]) -> Response:
         page = self.paginate_queryset(self.filter_queryset(queryset))
-        return self.get_paginated_response(serializer_class(page, many=True).data)
+        context = self.get_serializer_context()  # the caller: what they may be shown
+        return self.get_paginated_response(serializer_class(page, many=True, context=context).data)
 
 
 # GET list, GET one and POST for a kind of record: subclasses name the serializers, the

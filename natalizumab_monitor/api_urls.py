@@ -1,5 +1,6 @@
 """Every path of REST API v1 (API.md)."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from alerts.api import AlertViewSet
@@ -7,6 +8,7 @@ from audit.api import AccessReportViewSet, AuditViewSet
 from infusions.api import InfusionViewSet, PreparationViewSet
 from interop.api import Hl7ViewSet, LabInboxViewSet
 from labs.api import AntibodyTestViewSet, LabResultViewSet, MriStudyViewSet
+from natalizumab_monitor.tokens import LogoutView
 from patients.api import (
     EdssViewSet,
     InfectionViewSet,
@@ -36,4 +38,7 @@ router.register(
 router.register("hl7", Hl7ViewSet, basename="hl7")
 router.register("lab-inbox", LabInboxViewSet, basename="lab-inbox")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
+    *router.urls,
+]

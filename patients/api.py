@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alerts.clearance import clearance_for, findings_for
+from natalizumab_monitor import disclosure
 from natalizumab_monitor.api import (
     ETAG,
     IF_MATCH,
@@ -65,10 +66,27 @@ class FixedFieldsMixin:
 # --- Patients ----------------------------------------------------------------------------
 
 
+_DETAIL = "Absent for the api-client role, which reads patients as ids and status only."
+
+
 class PatientSerializer(serializers.ModelSerializer):
+    """Output only. Who the patient is goes only to a caller who may see it (disclosure)."""
+
     infusion_count = serializers.IntegerField(
         read_only=True, help_text="Infusions the patient was given (started)."
     )
+    # Not read-only in the schema's sense: absent for some callers, so not required.
+    mrn = serializers.CharField(required=False, help_text=f"Medical record number. {_DETAIL}")
+    given_name = serializers.CharField(required=False, help_text=_DETAIL)
+    family_name = serializers.CharField(required=False, help_text=_DETAIL)
+    birth_date = serializers.DateField(required=False, help_text=_DETAIL)
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False, help_text=_DETAIL)
+    treatment_start = serializers.DateField(required=False, allow_null=True, help_text=_DETAIL)
+    pregnant = serializers.BooleanField(required=False, help_text=_DETAIL)
+    breastfeeding = serializers.BooleanField(required=False, help_text=_DETAIL)
+    prior_immunosuppressants = serializers.BooleanField(required=False, help_text=_DETAIL)
+    created_at = serializers.DateTimeField(required=False, help_text=_DETAIL)
+    updated_at = serializers.DateTimeField(required=False, help_text=_DETAIL)
 
     class Meta:
         model = Patient
@@ -91,7 +109,10 @@ class PatientSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
+
+    def to_representation(self, instance: Patient) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        return disclosure.patient_for(disclosure.caller(self.context), data)
 
 
 class PatientInputSerializer(FixedFieldsMixin, serializers.Serializer):
@@ -190,14 +211,16 @@ class PatientViewSet(ApiViewSet):
 
     def _respond(self, patient: Patient, status: int = 200) -> Response:
         patient = selectors.patient_get(patient.pk)
-        return with_etag(Response(PatientSerializer(patient).data, status=status), patient.version)
+        data = PatientSerializer(patient, context=self.get_serializer_context()).data
+        return with_etag(Response(data, status=status), patient.version)
 
     def list(self, request: Request) -> Response:
         return self.paginated(self.get_queryset(), PatientSerializer)
 
     def retrieve(self, request: Request, pk: str) -> Response:
         patient = self.get_object()
-        return with_etag(Response(PatientSerializer(patient).data), patient.version)
+        data = PatientSerializer(patient, context=self.get_serializer_context()).data
+        return with_etag(Response(data), patient.version)
 
     def create(self, request: Request) -> Response:
         patient = services.create_patient(**self.read_input(PatientInputSerializer))
@@ -218,7 +241,8 @@ class PatientViewSet(ApiViewSet):
     @action(detail=True, methods=["get"])
     def findings(self, request: Request, pk: str) -> Response:
         patient = self.get_object()
-        results = [finding.as_dict() for finding in findings_for(patient.pk)]
+        found = [finding.as_dict() for finding in findings_for(patient.pk)]
+        results = disclosure.findings_for(request.user, found)
         return Response({"next": None, "previous": None, "results": results})
 
     @extend_schema(
@@ -236,7 +260,7 @@ class PatientViewSet(ApiViewSet):
             infusion_id=query.validated_data.get("infusion"),
             preparation_id=query.validated_data.get("preparation"),
         )
-        return Response(gate.as_dict())
+        return Response(disclosure.clearance_for(request.user, gate.as_dict()))
 
 
 # --- Decisions ---------------------------------------------------------------------------

@@ -91,6 +91,8 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/lab-inbox/{id}/reject/"): allowed(200, D),
     ("GET", "/api/v1/schema/"): allowed(200, *EVERYONE, A, I),
     ("GET", "/api/v1/docs/"): allowed(200, *EVERYONE, A, I),
+    # Revokes the token in use (tests/api/test_least_privilege.py); every role may.
+    ("POST", "/api/v1/auth/logout/"): allowed(200, *EVERYONE, A, I),
 }
 
 
