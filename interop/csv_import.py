@@ -19,7 +19,7 @@ from natalizumab_monitor import clock
 
 from . import mapping, services
 from .models import CsvImport, ImportStatus
-from .results import IncomingResult, Outcome, ResultStatus
+from .results import IncomingResult, Outcome, ResultStatus, sender_key
 
 REQUIRED = ("mrn", "value", "unit", "reference_high", "collected_at", "accession_number")
 MAX_ROWS = 20_000
@@ -69,7 +69,7 @@ def _row(number: int, fields: dict[str, str]) -> Row:
     low, high = fields.get("reference_low", ""), fields["reference_high"]
     code = code or mapping.LOINC_BY_TEST.get(test or "", "")
     result = IncomingResult(
-        result_key=f"csv:{fields['accession_number']}:{code or test}"[:255],
+        result_key=sender_key(f"csv:{fields['accession_number']}:{code or test}"),
         patient_identifiers=(fields["mrn"],),
         code=code,
         code_system=mapping.LOINC_SYSTEM,

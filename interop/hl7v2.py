@@ -17,7 +17,7 @@ from django.conf import settings
 from natalizumab_monitor import clock
 
 from . import mapping
-from .results import IncomingResult, ResultStatus
+from .results import IncomingResult, ResultStatus, sender_key
 
 SUPPORTED_VERSIONS = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1")
 
@@ -184,7 +184,7 @@ def _results(message: hl7.Message, facility: str) -> list[IncomingResult]:
     obr = None
     order_key = ""
     collected_at: datetime | None = None
-    results: list[IncomingResult] = []
+    results: list[tuple[str, IncomingResult]] = []  # with the order each belongs to
     obr_count = 0
     for index, segment in enumerate(message):
         name = str(segment[0]).strip()
@@ -216,7 +216,9 @@ def _results(message: hl7.Message, facility: str) -> list[IncomingResult]:
                 raise Refused(
                     "AE", Problem(SEGMENT_SEQUENCE_ERROR, "OBX before OBR.", "OBX", index)
                 )
-            results.append(_result(segment, order_key, identifiers, collected_at, zone))
+            results.append(
+                (order_key, _result(segment, order_key, identifiers, collected_at, zone))
+            )
     if pid is None or not results:
         raise Refused(
             "AE",
@@ -247,7 +249,7 @@ def _result(
         value = _get(obx, 5)
     system = _get(obx, 3, 1, 3)
     return IncomingResult(
-        result_key=f"{order_key}:{set_id}",
+        result_key=sender_key(f"{order_key}:{set_id}"),
         patient_identifiers=identifiers,
         code=_get(obx, 3, 1, 1),
         code_system=mapping.LOINC_SYSTEM if system.upper() in ("LN", "LOINC") else system,
@@ -260,22 +262,18 @@ def _result(
     )
 
 
-def _join_jcv_index(results: list[IncomingResult]) -> list[IncomingResult]:
+def _join_jcv_index(results: list[tuple[str, IncomingResult]]) -> list[IncomingResult]:
     """An anti-JCV index reported beside the qualitative result of its order joins it."""
     index_code = mapping.ANTIBODY_TESTS[mapping.JCV_INDEX]
     qualitative_code = mapping.ANTIBODY_TESTS[mapping.ANTI_JCV]
-
-    def order(result: IncomingResult) -> str:
-        return result.result_key.rsplit(":", 1)[0]
-
-    with_qualitative = {order(r) for r in results if r.code == qualitative_code}
-    index_of = {order(r): r.value for r in results if r.code == index_code}
+    with_qualitative = {order for order, r in results if r.code == qualitative_code}
+    index_of = {order: r.value for order, r in results if r.code == index_code}
     joined = []
-    for result in results:
-        if result.code == index_code and order(result) in with_qualitative:
+    for order, result in results:
+        if result.code == index_code and order in with_qualitative:
             continue
-        if result.code == qualitative_code and order(result) in index_of:
-            result = replace(result, index=index_of[order(result)])
+        if result.code == qualitative_code and order in index_of:
+            result = replace(result, index=index_of[order])
         joined.append(result)
     return joined
 

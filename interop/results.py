@@ -5,6 +5,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+KEY_LENGTH = 255  # LabResult.source_key and LabInboxEntry.result_key
+
+
+def sender_key(text: str) -> str:
+    """The sender's key as stored: a key too long to store is shortened with its digest,
+    so two long keys never become one."""
+    if len(text) <= KEY_LENGTH:
+        return text
+    return f"{text[: KEY_LENGTH - 65]}#{hashlib.sha256(text.encode()).hexdigest()}"
+
 
 class ResultStatus(StrEnum):
     FINAL = "final"  # also preliminary and partial results: a value to file

@@ -32,7 +32,7 @@ from .models import (
     InboxStatus,
     LabInboxEntry,
 )
-from .results import IncomingResult, Outcome, ResultStatus, Tally
+from .results import IncomingResult, Outcome, ResultStatus, Tally, sender_key
 
 logger = logging.getLogger(__name__)
 
@@ -319,7 +319,7 @@ def _queue_conflict(
     incoming: IncomingResult, detail: str, message: InboundMessage | None
 ) -> Outcome:
     # One entry per distinct version: the same conflicting message sent twice waits once.
-    key = f"{incoming.result_key}@{incoming.fingerprint()}"
+    key = sender_key(f"{incoming.result_key}@{incoming.fingerprint()}")
     conflict = replace(incoming, result_key=key)
     return queue(conflict, InboxReason.CONFLICT, detail, message)
 

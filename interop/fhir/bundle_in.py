@@ -24,7 +24,7 @@ from natalizumab_monitor import clock
 
 from .. import mapping, services
 from ..models import AckCode, Channel, InboundMessage
-from ..results import IncomingResult, Outcome, ResultStatus
+from ..results import IncomingResult, Outcome, ResultStatus, sender_key
 from .resources import operation_outcome
 
 _STATUS = {
@@ -168,7 +168,7 @@ def incoming(observation: Observation, patients: dict[str, tuple[str, ...]]) -> 
     code, system, text = _code(observation)
     value, unit = _value(observation)
     return IncomingResult(
-        result_key=f"fhir:{identifier.system or ''}|{identifier.value}"[:255],
+        result_key=sender_key(f"fhir:{identifier.system or ''}|{identifier.value}"),
         patient_identifiers=_subject_mrns(observation, patients),
         code=code,
         code_system=system,

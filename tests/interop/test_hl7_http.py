@@ -244,3 +244,18 @@ def test_a_message_may_come_as_json(interface_user: object) -> None:
     assert Ack.parse(response.content.decode()).code == "AA"
     assert LabResult.objects.filter(patient=patient).count() == 1
     assert client.post("/api/v1/hl7/", {"message": 5}, format="json").status_code == 400
+
+
+def test_a_filler_order_number_too_long_to_store_still_files_once(
+    post_hl7: Callable[[str], Ack],
+) -> None:
+    patient = make_patient()
+    long_order = "ORD-" + "7" * 300
+    message = messages.single(patient.mrn, clock.now(), control_id="LONG-1", order=long_order)
+    assert post_hl7(message).code == "AA"
+    assert post_hl7(message).code == "AA"
+    other = messages.single(
+        patient.mrn, clock.now(), control_id="LONG-2", order=long_order + "8", value="31"
+    )
+    assert post_hl7(other).code == "AA"
+    assert LabResult.objects.filter(patient=patient).count() == 2
