@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: run test install lint browser
+.PHONY: run test install lint browser tools
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -37,5 +37,10 @@ lint: install
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-test: lint browser
+# Encrypted backups (manage.py backupdb/restoredb) use GnuPG and PostgreSQL's client tools.
+tools:
+	@command -v gpg >/dev/null || { apt-get update -qq && apt-get install -y -qq gnupg; }
+	@command -v pg_dump >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql-client; }
+
+test: lint browser tools
 	$(BIN)/pytest
