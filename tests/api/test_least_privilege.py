@@ -4,6 +4,8 @@ without the free text of records it may not read; rate limits; tokens that can b
 
 import io
 import json
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -217,6 +219,31 @@ def test_past_the_rate_a_user_gets_429_with_retry_after(
     other = APIClient()
     other.force_authenticate(users["nurse"])
     assert other.get("/api/v1/alerts/").status_code == 200
+
+
+def test_the_limit_holds_across_processes_with_the_redis_cache(
+    users: dict[str, User], settings: Any
+) -> None:
+    """Production counts in Redis (CACHE_URL): what one process counted, another sees."""
+    broker = os.environ["CELERY_BROKER_URL"]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": broker,
+            "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
+        }
+    }
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "2/minute", "anon": "2/minute"},
+    }
+    client = APIClient()
+    client.force_authenticate(users["api-client"])
+    assert [client.get("/api/v1/alerts/").status_code for _ in range(2)] == [200, 200]
+    key = f"throttle_user_{users['api-client'].pk}"
+    assert len(cache.get(key)) == 2  # the request history, kept in Redis
+    assert client.get("/api/v1/alerts/").status_code == 429
+    cache.delete(key)
 
 
 def test_anonymous_calls_are_limited_per_address(db: None, low_rates: None) -> None:

@@ -24,7 +24,8 @@ def manage(*arguments: str, tmp_path: Path, **environment: str | None) -> Any:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("SECRET_KEY", "DATABASE_URL", "DEPLOYMENT", "DEBUG", "ALLOWED_HOSTS")
+        if key
+        not in ("SECRET_KEY", "DATABASE_URL", "DEPLOYMENT", "DEBUG", "ALLOWED_HOSTS", "CACHE_URL")
     }
     env["NATALIZUMAB_VAR_DIR"] = str(tmp_path)
     env.update({key: value for key, value in environment.items() if value is not None})
@@ -89,6 +90,14 @@ def test_production_settings_pass_check_deploy(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_cache_url_gives_the_redis_cache_and_none_the_local_memory(tmp_path: Path) -> None:
+    show = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    redis = manage("shell", "-c", show, tmp_path=tmp_path, CACHE_URL="redis://:pw@redis:6379/1")
+    assert redis.stdout.split()[-1] == "django.core.cache.backends.redis.RedisCache"
+    local = manage("shell", "-c", show, tmp_path=tmp_path)
+    assert local.stdout.split()[-1] == "django.core.cache.backends.locmem.LocMemCache"
 
 
 def test_the_makefile_lint_runs_check_deploy() -> None:
