@@ -99,7 +99,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "alerts/notifications.html",
-        {"page": page, "rows": rows, "any_unread": any(not n.read_at for n in page)},
+        {"page": page, "rows": rows},
     )
 
 
