@@ -23,7 +23,6 @@ import json
 import random
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -353,24 +352,25 @@ class History:
         if "visit_today" in self.has and self.status == "active":
             self._visit_today()
 
-    def _visit_days(self) -> Iterator[date]:
+    def _visit_days(self) -> list[date]:
+        """Every four weeks (give or take a few days), back from the last visit to the start."""
         today = self.g.today
-        start = self.start
-        assert start is not None
-        end = today - timedelta(days=self.rng.randint(1, 27))
+        last = today - timedelta(days=self.rng.randint(1, 27))
         if "dose_overdue" in self.has:
-            end = today - timedelta(days=self.rng.randint(40, 80))
+            last = today - timedelta(days=self.rng.randint(40, 80))
         if self.status != "active":
-            end = today - timedelta(days=self.rng.randint(60, 200))
+            last = today - timedelta(days=self.rng.randint(60, 200))
         if "visit_today" in self.has:
-            end = today - timedelta(days=28)
-        day = start
-        while day <= end:
-            yield day
+            last = today - timedelta(days=28)
+        days = []
+        day = last
+        while day >= self.start:
+            days.append(day)
             gap = 28 + self.rng.choice((-2, -1, 0, 0, 0, 1, 2, 3))
-            if "early_dose" in self.has and day > today - timedelta(days=100):
-                gap, self.has = 14, self.has - {"early_dose"}
-            day += timedelta(days=gap)
+            if "early_dose" in self.has and len(days) == 2:
+                gap = 14  # the dose before last came two weeks after the one before it
+            day -= timedelta(days=gap)
+        return days[::-1]
 
     def _labs_stopped(self, day: date) -> bool:
         return "labs_stopped" in self.has and day > self.g.today - timedelta(days=140)
