@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from alerts.models import Notification
@@ -119,3 +121,17 @@ def test_a_pharmacists_notification_leads_to_the_bags_row(
     client.force_login(pharmacist)
     body = client.get(reverse("alerts:notifications")).content.decode()
     assert f'href="{reverse("infusions:bags")}#bag-b-1"' in body
+
+
+def test_the_list_costs_the_same_queries_for_3_and_30_notifications(
+    neurologist: tuple[User, Client],
+) -> None:
+    user, client = neurologist
+    counts = []
+    for total in (3, 30):
+        while Notification.objects.filter(recipient=user).count() < total:
+            notify(user, message="finding", hours_ago=1)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("alerts:notifications")).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
