@@ -16,6 +16,8 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.db.models import Model, QuerySet
+from pydantic import BaseModel
 
 from alerts.rules.snapshot import (
     AntibodyTestSnapshot,
@@ -47,6 +49,43 @@ from patients.models import (
 
 Rows = dict[str, list[Any]]
 
+# Tables whose rows map one to one onto a snapshot's fields: (name, model, fields, order).
+_SIMPLE_TABLES: tuple[tuple[str, type[Model], tuple[str, ...], str], ...] = (
+    (
+        "mri_studies",
+        MriStudy,
+        ("performed_on", "gd_enhancing_lesions", "new_or_enlarging_t2_lesions", "pml_suspected"),
+        "performed_on",
+    ),
+    ("edss", EdssAssessment, ("score", "assessed_on"), "assessed_on"),
+    ("relapses", Relapse, ("onset_on",), "-onset_on"),
+    ("medications", Medication, ("name", "category", "started_on", "stopped_on"), "-started_on"),
+    ("infections", Infection, ("description", "onset_on", "resolved_on"), "-onset_on"),
+    ("clinical_events", ClinicalEvent, ("kind", "observed_on", "resolved_on"), "-observed_on"),
+    (
+        "decisions",
+        TreatmentDecision,
+        ("action", "rule", "reason", "decided_at", "consumed_at"),
+        "decided_at",
+    ),
+)
+_SIMPLE_SNAPSHOTS: tuple[tuple[str, type[BaseModel], tuple[str, ...]], ...] = tuple(
+    (name, snapshot, fields)
+    for (name, _model, fields, _order), snapshot in zip(
+        _SIMPLE_TABLES,
+        (
+            MriStudySnapshot,
+            EdssSnapshot,
+            RelapseSnapshot,
+            MedicationSnapshot,
+            InfectionSnapshot,
+            ClinicalEventSnapshot,
+            DecisionSnapshot,
+        ),
+        strict=True,
+    )
+)
+
 
 def build_snapshot(patient_id: UUID | str) -> PatientSnapshot:
     """One patient's snapshot; raises Patient.DoesNotExist for an unknown id."""
@@ -59,26 +98,12 @@ def build_snapshot(patient_id: UUID | str) -> PatientSnapshot:
 def build_snapshots(patient_ids: Iterable[UUID | str]) -> dict[str, PatientSnapshot]:
     """Snapshots of many patients (one batch), keyed by patient id as a string."""
     ids = list(patient_ids)
-    patients = list(
-        Patient.objects.filter(pk__in=ids)
-        .order_by("pk")
-        .values_list(
-            "id",
-            "birth_date",
-            "sex",
-            "indication",
-            "treatment_start",
-            "schedule_weeks",
-            "treatment_status",
-            "pregnant",
-            "breastfeeding",
-            "prior_immunosuppressants",
-        )
-    )
+    queries = row_queries(ids)
+    patients = list(queries["patients"])
     if not patients:
         return {}
     found = [row[0] for row in patients]
-    records = _Records(found)
+    records = _Records(queries, found)
     zone = settings.CLINIC_TIME_ZONE
     snapshots = {}
     for row in patients:
@@ -100,6 +125,93 @@ def build_snapshots(patient_ids: Iterable[UUID | str]) -> dict[str, PatientSnaps
     return snapshots
 
 
+def row_queries(ids: list[UUID | str]) -> dict[str, QuerySet]:
+    """The statements that read a batch's rows: one per table (the benchmark times them raw)."""
+    queries: dict[str, QuerySet] = {
+        "patients": Patient.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .values_list(
+            "id",
+            "birth_date",
+            "sex",
+            "indication",
+            "treatment_start",
+            "schedule_weeks",
+            "treatment_status",
+            "pregnant",
+            "breastfeeding",
+            "prior_immunosuppressants",
+        ),
+        "checklists": PreInfusionChecklist.objects.filter(patient_id__in=ids)
+        .order_by("asked_at", "id")
+        .values_list(
+            "id",
+            "patient_id",
+            "asked_at",
+            "authorized",
+            "new_neurological_symptoms",
+            "immunocompromised",
+            "immunosuppressants_last_month",
+            "current_infection",
+            "cleared_at",
+        ),
+        "reactions": InfusionReaction.objects.filter(infusion__patient_id__in=ids)
+        .order_by("onset_at", "id")
+        .values_list("id", "infusion_id", "severity", "symptoms", "onset_at"),
+        "infusions": Infusion.objects.filter(patient_id__in=ids)
+        .order_by("created_at", "id")
+        .values_list(
+            "id",
+            "patient_id",
+            "preparation_id",
+            "checklist_id",
+            "route",
+            "status",
+            "started_at",
+            "ended_at",
+            "discharged_at",
+        ),
+        "preparations": DosePreparation.objects.filter(patient_id__in=ids)
+        .order_by("prepared_at", "id")
+        .values_list(
+            "id",
+            "patient_id",
+            "dose_mg",
+            "diluent",
+            "diluent_volume_ml",
+            "prepared_at",
+            "storage",
+            "room_temperature_since",
+            "frozen",
+            "shaken",
+            "status",
+        ),
+        # The default manager: a result the laboratory withdrew no longer counts.
+        "lab_results": LabResult.objects.filter(patient_id__in=ids)
+        .order_by("collected_at", "id")
+        .values_list(
+            "id",
+            "patient_id",
+            "analyte",
+            "value",
+            "unit",
+            "reference_low",
+            "reference_high",
+            "collected_at",
+        ),
+        "antibody_tests": AntibodyTest.objects.filter(patient_id__in=ids)
+        .order_by("collected_at", "id")
+        .values_list("id", "patient_id", "target", "result", "index", "collected_at"),
+    }
+    for name, model, fields, order in _SIMPLE_TABLES:
+        queries[name] = (
+            model.objects.filter(patient_id__in=ids)
+            .order_by(order, "id")
+            .values_list("id", "patient_id", *fields)
+        )
+    return queries
+
+
 def _utc(value: datetime | None) -> datetime | None:
     """Aware datetimes from the database, in UTC as the engine keeps them."""
     if value is None or value.tzinfo is UTC:
@@ -119,8 +231,8 @@ def _id(value: UUID | None) -> str | None:
 class _Records:
     """Every record of a batch of patients, one query per table, grouped by patient."""
 
-    def __init__(self, patient_ids: list[UUID]) -> None:
-        self.ids = patient_ids
+    def __init__(self, queries: dict[str, QuerySet], patient_ids: list[UUID]) -> None:
+        self.queries, self.ids = queries, patient_ids
         self.by_patient: dict[str, Rows] = defaultdict(lambda: defaultdict(list))
         checklists = self._checklists()
         infusion_of_checklist = self._infusions(checklists)
@@ -144,21 +256,7 @@ class _Records:
         self.by_patient[str(patient_id)][name].append(item)
 
     def _checklists(self) -> dict[UUID, tuple[UUID, dict[str, Any]]]:
-        rows = (
-            PreInfusionChecklist.objects.filter(patient_id__in=self.ids)
-            .order_by("asked_at", "id")
-            .values_list(
-                "id",
-                "patient_id",
-                "asked_at",
-                "authorized",
-                "new_neurological_symptoms",
-                "immunocompromised",
-                "immunosuppressants_last_month",
-                "current_infection",
-                "cleared_at",
-            )
-        )
+        rows = self.queries["checklists"]
         return {
             row[0]: (
                 row[1],
@@ -178,11 +276,7 @@ class _Records:
 
     def _infusions(self, checklists: dict[UUID, tuple[UUID, dict[str, Any]]]) -> dict[UUID, str]:
         reactions: dict[UUID, list[ReactionSnapshot]] = defaultdict(list)
-        for reaction_id, infusion_id, severity, symptoms, onset_at in (
-            InfusionReaction.objects.filter(infusion__patient_id__in=self.ids)
-            .order_by("onset_at", "id")
-            .values_list("id", "infusion_id", "severity", "symptoms", "onset_at")
-        ):
+        for reaction_id, infusion_id, severity, symptoms, onset_at in self.queries["reactions"]:
             reactions[infusion_id].append(
                 ReactionSnapshot.model_construct(
                     id=str(reaction_id),
@@ -192,21 +286,7 @@ class _Records:
                 )
             )
         infusion_of_checklist: dict[UUID, str] = {}
-        rows = (
-            Infusion.objects.filter(patient_id__in=self.ids)
-            .order_by("created_at", "id")
-            .values_list(
-                "id",
-                "patient_id",
-                "preparation_id",
-                "checklist_id",
-                "route",
-                "status",
-                "started_at",
-                "ended_at",
-                "discharged_at",
-            )
-        )
+        rows = self.queries["infusions"]
         for row in rows:
             infusion_id = str(row[0])
             checklist = None
@@ -233,23 +313,7 @@ class _Records:
         return infusion_of_checklist
 
     def _preparations(self) -> None:
-        rows = (
-            DosePreparation.objects.filter(patient_id__in=self.ids)
-            .order_by("prepared_at", "id")
-            .values_list(
-                "id",
-                "patient_id",
-                "dose_mg",
-                "diluent",
-                "diluent_volume_ml",
-                "prepared_at",
-                "storage",
-                "room_temperature_since",
-                "frozen",
-                "shaken",
-                "status",
-            )
-        )
+        rows = self.queries["preparations"]
         for row in rows:
             self._add(
                 row[1],
@@ -269,21 +333,7 @@ class _Records:
             )
 
     def _lab_results(self) -> None:
-        # The default manager: a result the laboratory withdrew no longer counts.
-        rows = (
-            LabResult.objects.filter(patient_id__in=self.ids)
-            .order_by("collected_at", "id")
-            .values_list(
-                "id",
-                "patient_id",
-                "analyte",
-                "value",
-                "unit",
-                "reference_low",
-                "reference_high",
-                "collected_at",
-            )
-        )
+        rows = self.queries["lab_results"]
         for row in rows:
             self._add(
                 row[1],
@@ -300,11 +350,7 @@ class _Records:
             )
 
     def _antibody_tests(self) -> None:
-        rows = (
-            AntibodyTest.objects.filter(patient_id__in=self.ids)
-            .order_by("collected_at", "id")
-            .values_list("id", "patient_id", "target", "result", "index", "collected_at")
-        )
+        rows = self.queries["antibody_tests"]
         for row in rows:
             self._add(
                 row[1],
@@ -320,55 +366,8 @@ class _Records:
 
     def _simple_tables(self) -> None:
         """Tables whose rows map one to one onto a snapshot's fields."""
-        for name, model, snapshot, fields, order in (
-            (
-                "mri_studies",
-                MriStudy,
-                MriStudySnapshot,
-                (
-                    "performed_on",
-                    "gd_enhancing_lesions",
-                    "new_or_enlarging_t2_lesions",
-                    "pml_suspected",
-                ),
-                "performed_on",
-            ),
-            ("edss", EdssAssessment, EdssSnapshot, ("score", "assessed_on"), "assessed_on"),
-            ("relapses", Relapse, RelapseSnapshot, ("onset_on",), "-onset_on"),
-            (
-                "medications",
-                Medication,
-                MedicationSnapshot,
-                ("name", "category", "started_on", "stopped_on"),
-                "-started_on",
-            ),
-            (
-                "infections",
-                Infection,
-                InfectionSnapshot,
-                ("description", "onset_on", "resolved_on"),
-                "-onset_on",
-            ),
-            (
-                "clinical_events",
-                ClinicalEvent,
-                ClinicalEventSnapshot,
-                ("kind", "observed_on", "resolved_on"),
-                "-observed_on",
-            ),
-            (
-                "decisions",
-                TreatmentDecision,
-                DecisionSnapshot,
-                ("action", "rule", "reason", "decided_at", "consumed_at"),
-                "decided_at",
-            ),
-        ):
-            rows = (
-                model.objects.filter(patient_id__in=self.ids)
-                .order_by(order, "id")
-                .values_list("id", "patient_id", *fields)
-            )
+        for name, snapshot, fields in _SIMPLE_SNAPSHOTS:
+            rows = self.queries[name]
             for row in rows:
                 values = dict(zip(fields, row[2:], strict=True))
                 self._add(row[1], name, snapshot.model_construct(id=str(row[0]), **_clean(values)))
