@@ -32,12 +32,17 @@ def test_findings_name_the_values_and_write_nothing(
         reference_low=Decimal("7"), reference_high=Decimal("40"), collected_at=world.now,
     )  # fmt: skip
     alerts_before = Alert.objects.count()
-    response = api_as("api-client").get(url(world.patient.pk, "findings"))
+    response = api_as("neurologist").get(url(world.patient.pk, "findings"))
     assert response.status_code == 200
     [liver] = [f for f in response.json()["results"] if f["rule"] == "LIVER-3XULN"]
     assert liver["severity"] == "critical" and liver["action"] == "suspend"
     assert liver["message"].startswith("ALT 128 U/L") and "3.20 x ULN (40 U/L)" in liver["message"]
     assert liver["profile"] == "document"
+    # The api-client role, which may not read lab results, is told the rule but not the value.
+    response = api_as("api-client").get(url(world.patient.pk, "findings"))
+    [liver] = [f for f in response.json()["results"] if f["rule"] == "LIVER-3XULN"]
+    assert liver["action"] == "suspend" and "128" not in liver["message"]
+    assert liver["evidence"] == {}
     assert Alert.objects.count() == alerts_before
 
 

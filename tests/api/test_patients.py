@@ -139,10 +139,14 @@ def test_a_stale_version_in_the_body_gets_409(api_as: Callable[[str], APIClient]
 
 def test_list_filters_by_mrn(api_as: Callable[[str], APIClient]) -> None:
     make_patient(mrn="A-1")
-    make_patient(mrn="B-2")
-    body = api_as("api-client").get("/api/v1/patients/", {"mrn": "B-2"}).json()
+    wanted = make_patient(mrn="B-2")
+    body = api_as("neurologist").get("/api/v1/patients/", {"mrn": "B-2"}).json()
     assert [p["mrn"] for p in body["results"]] == ["B-2"]
     assert set(body) == {"next", "previous", "results"}
+    # A client that knows the MRN finds the patient's id, and is not given the MRN back.
+    body = api_as("api-client").get("/api/v1/patients/", {"mrn": "B-2"}).json()
+    assert [p["id"] for p in body["results"]] == [str(wanted.pk)]
+    assert "mrn" not in body["results"][0]
 
 
 def test_list_pages_with_next_links(api_as: Callable[[str], APIClient]) -> None:
