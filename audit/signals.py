@@ -61,7 +61,8 @@ def _logged_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: A
 def _login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    tried = str(credentials.get("username", ""))[:150]
+    # Whatever was typed is kept, but PostgreSQL text holds no NUL.
+    tried = str(credentials.get("username", "")).replace("\x00", "")[:150]
     services.record(
         action=AuditAction.LOGIN_FAILED,
         actor=_actor(request),
