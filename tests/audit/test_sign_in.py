@@ -67,17 +67,3 @@ def test_a_token_issued_and_revoked_leaves_one_entry_each(users: dict[str, User]
     ]
     assert all(e.changes["user_id"] == users["api-client"].pk for e in events)
     assert key not in str([e.changes for e in events])
-
-
-def test_a_username_tried_with_a_nul_character_is_recorded_without_it(db: None) -> None:
-    from django.contrib.auth.signals import user_login_failed
-    from django.test import RequestFactory
-
-    mark = last_id()
-    user_login_failed.send(
-        sender=__name__,
-        credentials={"username": "eve\x00il", "password": "********"},
-        request=RequestFactory().post("/accounts/login/"),
-    )
-    [failed] = entries_since(mark, action="login-failed")
-    assert failed.username == "eveil"
