@@ -1,22 +1,25 @@
 """The one snapshot builder: database records of a patient -> the rules engine's typed input.
 
 A fixed number of queries per call, whatever the length of the patient's history, and the
-same fixed number for a batch of patients (one per table). Rows are read as tuples and the
-engine's pydantic models are built with `model_construct`: the database already guarantees
-what validation would check (types, choices, NOT NULL, aware datetimes), so only what the
-engine expects beyond the column is done here: ids as strings, Decimals without the column's
-padding, datetimes in UTC, collections as tuples.
+same fixed number for a batch of patients (one per table). Rows are read as tuples (ids as
+text) and the engine's pydantic models are built without validation (`model_construct`, and
+`_make` for the records): the database already guarantees what validation would check
+(types, choices, NOT NULL, aware datetimes), so only what the engine expects beyond the
+column is done here: ids as strings, Decimals without the column's padding, datetimes in
+UTC, collections as tuples.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Model, QuerySet
+from django.db import connection
+from django.db.models import Model, QuerySet, TextField
+from django.db.models.functions import Cast
 from pydantic import BaseModel
 
 from alerts.rules.snapshot import (
@@ -48,6 +51,7 @@ from patients.models import (
 )
 
 Rows = dict[str, list[Any]]
+_M = TypeVar("_M", bound=BaseModel)
 
 # Tables whose rows map one to one onto a snapshot's fields: (name, model, fields, order).
 _SIMPLE_TABLES: tuple[tuple[str, type[Model], tuple[str, ...], str], ...] = (
@@ -131,7 +135,7 @@ def row_queries(ids: list[UUID | str]) -> dict[str, QuerySet]:
         "patients": Patient.objects.filter(pk__in=ids)
         .order_by("pk")
         .values_list(
-            "id",
+            *_text("id"),
             "birth_date",
             "sex",
             "indication",
@@ -145,8 +149,7 @@ def row_queries(ids: list[UUID | str]) -> dict[str, QuerySet]:
         "checklists": PreInfusionChecklist.objects.filter(patient_id__in=ids)
         .order_by("asked_at", "id")
         .values_list(
-            "id",
-            "patient_id",
+            *_text("id", "patient_id"),
             "asked_at",
             "authorized",
             "new_neurological_symptoms",
@@ -157,14 +160,11 @@ def row_queries(ids: list[UUID | str]) -> dict[str, QuerySet]:
         ),
         "reactions": InfusionReaction.objects.filter(infusion__patient_id__in=ids)
         .order_by("onset_at", "id")
-        .values_list("id", "infusion_id", "severity", "symptoms", "onset_at"),
+        .values_list(*_text("id", "infusion_id"), "severity", "symptoms", "onset_at"),
         "infusions": Infusion.objects.filter(patient_id__in=ids)
         .order_by("created_at", "id")
         .values_list(
-            "id",
-            "patient_id",
-            "preparation_id",
-            "checklist_id",
+            *_text("id", "patient_id", "preparation_id", "checklist_id"),
             "route",
             "status",
             "started_at",
@@ -174,8 +174,7 @@ def row_queries(ids: list[UUID | str]) -> dict[str, QuerySet]:
         "preparations": DosePreparation.objects.filter(patient_id__in=ids)
         .order_by("prepared_at", "id")
         .values_list(
-            "id",
-            "patient_id",
+            *_text("id", "patient_id"),
             "dose_mg",
             "diluent",
             "diluent_volume_ml",
@@ -190,8 +189,7 @@ def row_queries(ids: list[UUID | str]) -> dict[str, QuerySet]:
         "lab_results": LabResult.objects.filter(patient_id__in=ids)
         .order_by("collected_at", "id")
         .values_list(
-            "id",
-            "patient_id",
+            *_text("id", "patient_id"),
             "analyte",
             "value",
             "unit",
@@ -201,15 +199,38 @@ def row_queries(ids: list[UUID | str]) -> dict[str, QuerySet]:
         ),
         "antibody_tests": AntibodyTest.objects.filter(patient_id__in=ids)
         .order_by("collected_at", "id")
-        .values_list("id", "patient_id", "target", "result", "index", "collected_at"),
+        .values_list(*_text("id", "patient_id"), "target", "result", "index", "collected_at"),
     }
     for name, model, fields, order in _SIMPLE_TABLES:
         queries[name] = (
             model.objects.filter(patient_id__in=ids)
             .order_by(order, "id")
-            .values_list("id", "patient_id", *fields)
+            .values_list(*_text("id", "patient_id"), *fields)
         )
     return queries
+
+
+def _text(*names: str) -> tuple[str | Cast, ...]:
+    """Id columns as PostgreSQL sends them, as text: no UUID parsed only to be printed again.
+
+    (SQLite keeps UUIDs as bare hex: there they are read as UUIDs and turned into strings.)
+    """
+    if connection.vendor != "postgresql":
+        return names
+    return tuple(Cast(name, output_field=TextField()) for name in names)
+
+
+def _make(cls: type[_M], **values: Any) -> _M:
+    """A snapshot record from values the database already vouches for, every field given.
+
+    What pydantic's model_construct does, without looking up defaults for fields not given.
+    """
+    record = cls.__new__(cls)
+    object.__setattr__(record, "__dict__", values)
+    object.__setattr__(record, "__pydantic_fields_set__", set(values))
+    object.__setattr__(record, "__pydantic_extra__", None)
+    object.__setattr__(record, "__pydantic_private__", None)
+    return record
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -242,7 +263,7 @@ class _Records:
             self._add(
                 patient_id,
                 "checklists",
-                ChecklistSnapshot.model_construct(**fields, infusion_id=infusion_id),
+                _make(ChecklistSnapshot, **fields, infusion_id=infusion_id),
             )
         self._preparations()
         self._lab_results()
@@ -278,7 +299,8 @@ class _Records:
         reactions: dict[UUID, list[ReactionSnapshot]] = defaultdict(list)
         for reaction_id, infusion_id, severity, symptoms, onset_at in self.queries["reactions"]:
             reactions[infusion_id].append(
-                ReactionSnapshot.model_construct(
+                _make(
+                    ReactionSnapshot,
                     id=str(reaction_id),
                     severity=severity,
                     symptoms=tuple(symptoms or ()),
@@ -292,13 +314,14 @@ class _Records:
             checklist = None
             if row[3] is not None:
                 infusion_of_checklist[row[3]] = infusion_id
-                checklist = ChecklistSnapshot.model_construct(
-                    **checklists[row[3]][1], infusion_id=infusion_id
+                checklist = _make(
+                    ChecklistSnapshot, **checklists[row[3]][1], infusion_id=infusion_id
                 )
             self._add(
                 row[1],
                 "infusions",
-                InfusionSnapshot.model_construct(
+                _make(
+                    InfusionSnapshot,
                     id=infusion_id,
                     preparation_id=_id(row[2]),
                     route=row[4],
@@ -318,7 +341,8 @@ class _Records:
             self._add(
                 row[1],
                 "preparations",
-                PreparationSnapshot.model_construct(
+                _make(
+                    PreparationSnapshot,
                     id=str(row[0]),
                     dose_mg=_as_written(row[2]),
                     diluent=row[3],
@@ -338,7 +362,8 @@ class _Records:
             self._add(
                 row[1],
                 "lab_results",
-                LabResultSnapshot.model_construct(
+                _make(
+                    LabResultSnapshot,
                     id=str(row[0]),
                     analyte=row[2],
                     value=_as_written(row[3]),
@@ -355,7 +380,8 @@ class _Records:
             self._add(
                 row[1],
                 "antibody_tests",
-                AntibodyTestSnapshot.model_construct(
+                _make(
+                    AntibodyTestSnapshot,
                     id=str(row[0]),
                     target=row[2],
                     result=row[3],
@@ -370,7 +396,7 @@ class _Records:
             rows = self.queries[name]
             for row in rows:
                 values = dict(zip(fields, row[2:], strict=True))
-                self._add(row[1], name, snapshot.model_construct(id=str(row[0]), **_clean(values)))
+                self._add(row[1], name, _make(snapshot, id=str(row[0]), **_clean(values)))
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:

@@ -52,8 +52,7 @@ def age_on(birth_date: date, day: date) -> int:
 
 def latest(items: Iterable[T], key: Callable[[T], object]) -> T | None:
     """The latest item by `key`, ties broken by id so the order of records never matters."""
-    ordered = chronological(items, key)
-    return ordered[-1] if ordered else None
+    return max(items, key=lambda item: (key(item), item.id), default=None)
 
 
 def chronological(items: Iterable[T], key: Callable[[T], object]) -> list[T]:
