@@ -16,7 +16,14 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from alerts import tasks
-from alerts.models import Alert, AlertStatus, Heartbeat, PendingEvaluation
+from alerts.models import (
+    Alert,
+    AlertStatus,
+    Heartbeat,
+    PendingEvaluation,
+    SweepBatch,
+    SweepRun,
+)
 from alerts.profile import active_config
 from alerts.rules import evaluate
 from alerts.snapshots import build_snapshots
@@ -106,10 +113,10 @@ def expected_keys(patients: list[Patient]) -> set[str]:
     }
 
 
-def sweep_tasks_in_flight(worker: Worker) -> list[str]:
-    """Ids of the sweep tasks the worker received and has not finished."""
+def batches_in_flight(worker: Worker) -> list[str]:
+    """Ids of the sweep batch tasks the worker received and has not finished."""
     output = worker.output
-    received = re.findall(r"alerts\.tasks\.sweep\[([0-9a-f-]+)\] received", output)
+    received = re.findall(r"alerts\.tasks\.evaluate_batch\[([0-9a-f-]+)\] received", output)
     return [task for task in received if f"[{task}] succeeded" not in output]
 
 
@@ -126,7 +133,7 @@ def waiting_for_our_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def test_a_worker_killed_in_the_middle_of_a_sweep_leaves_every_alert_exactly_once(
+def test_a_worker_killed_in_the_middle_of_a_fanned_out_sweep_leaves_every_alert_exactly_once(
     role_groups: None, broker: redis.Redis, start_worker: Callable[..., Worker]
 ) -> None:
     patients = [make_patient() for _ in range(24)]
@@ -135,39 +142,36 @@ def test_a_worker_killed_in_the_middle_of_a_sweep_leaves_every_alert_exactly_onc
     PendingEvaluation.objects.all().delete()
     broker.flushdb()  # the set-up's own evaluations: this test is about the sweep alone
     expected = expected_keys(patients)
-    # Batches of 2 patients, a short visibility timeout: redelivery comes in seconds, and the
-    # sweep hands over to a new task every second (its budget), before and after the kill.
-    env = {
-        "ALERT_SWEEP_BATCH_SIZE": "2",
-        "ALERT_SWEEP_BATCH_PAUSE_SECONDS": "0.2",
-        "CELERY_VISIBILITY_TIMEOUT": "8",
-    }
+    # Batches of 2 patients (12 tasks) on two workers; a short visibility timeout, so that
+    # the killed worker's message comes back in seconds.
+    env = {"ALERT_SWEEP_BATCH_SIZE": "2", "CELERY_VISIBILITY_TIMEOUT": "8"}
     seventh = Patient.objects.order_by("pk").values_list("pk", flat=True)[6]
+    first, second = start_worker(**env), start_worker(**env)
     with transaction.atomic():
-        # We hold the 7th patient (in the sweep's order): the sweep evaluates three batches,
-        # then waits in its fourth for our lock, inside a task, until the kill. (Killed on an
-        # alert count alone, the worker could die between a task that handed over and the
-        # next one, with no task of its own to redeliver.)
+        # We hold the 7th patient: the worker that takes its batch waits for our lock, inside
+        # its task, until it is killed; the other worker goes on with the other batches.
         Patient.objects.select_for_update().get(pk=seventh)
-        first = start_worker(**env)
         tasks.sweep.delay()
         wait_for(waiting_for_our_lock, timeout=30)
-        [killed_task] = wait_for(lambda: sweep_tasks_in_flight(first), timeout=10)
-        first.kill()
-    assert sweep_tasks_in_flight(first) == [killed_task]
-    assert Alert.objects.filter(rule="LIVER-3XULN").count() == 6
-    # Nothing else is queued: the sweep can only go on through the killed task's message.
-    assert broker.llen("celery") == 0
+        # Every other batch done (by either worker): only the blocked worker holds a task.
+        wait_for(lambda: Alert.objects.filter(rule="LIVER-3XULN").count() == 22, timeout=60)
+        [blocked] = wait_for(
+            lambda: (
+                len(holding := [w for w in (first, second) if batches_in_flight(w)]) == 1
+                and holding
+            ),
+            timeout=10,
+        )
+        [killed_task] = batches_in_flight(blocked)
+        blocked.kill()
+    survivor = second if blocked is first else first
 
-    second = start_worker(**env)
-
-    # The message of the killed task comes back to the new worker (acks_late) after the
-    # visibility timeout, and the sweep goes on from there to its end (a finished sweep
-    # returns its `started_at`).
-    redelivered = f"alerts.tasks.sweep[{killed_task}] received"
-    wait_for(lambda: redelivered in second.output, timeout=60)
-    wait_for(lambda: "'started_at'" in second.output.split(redelivered)[1], timeout=60)
+    # The killed task's message comes back (acks_late) after the visibility timeout, to the
+    # worker left, and the run finishes with its last batch.
+    wait_for(lambda: f"evaluate_batch[{killed_task}] received" in survivor.output, timeout=60)
+    wait_for(lambda: SweepRun.objects.filter(finished_at__isnull=False).exists(), timeout=60)
     assert Heartbeat.objects.filter(name="sweep").exists()
+    assert not SweepBatch.objects.filter(done_at__isnull=True).exists()
 
     keys = Counter(Alert.objects.values_list("dedup_key", flat=True))
     assert set(keys) == expected
