@@ -1,0 +1,326 @@
+"""The alert pipeline at scale: one table per database size (generated 3-year histories).
+
+    .venv/bin/python bench/scale.py [--sizes 1000,10000,50000] [--workers 1,2] [--events 30]
+
+For each size, the database is filled up to that many generated patients (`loadscale`,
+seed 1, 20 site groups; patients already there are kept), then:
+
+- sweep: every patient evaluated, in this one process, in batches (the second of two runs:
+  the first raises the alerts), against the plain-SQL floor: the very statements the snapshot
+  builder sends for the same batches, run on a raw cursor with no row conversion;
+- nightly: the next night's job (the clock moved to 02:30 tomorrow), in this one process;
+- the full sweep and the nightly job fanned out over N Celery workers (separate processes,
+  one task at a time each) through Redis: from dispatch to the run's last batch;
+- event to alert: a lab result written (as a service would) to its alert in the database,
+  through Redis and a worker, p50 and p95;
+- peak memory of this process (the in-process sweep and nightly job).
+
+Uses the PostgreSQL database `nat_scale_bench` (BENCH_SCALE_DATABASE_URL; made and migrated
+when missing) and Redis database 9 (BENCH_SCALE_BROKER_URL), emptied of queued tasks.
+"""
+
+import argparse
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get(
+    "BENCH_SCALE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nat_scale_bench"
+)
+BROKER_URL = os.environ.get("BENCH_SCALE_BROKER_URL", "redis://127.0.0.1:6379/9")
+SEED, SITES, YEARS = 1, 20, 3
+TARGET_RATIO = 3.0
+TARGET_NIGHTLY_SECONDS = 60.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--workers", default="1,2", help="worker counts for the fan-out")
+    parser.add_argument("--events", type=int, default=30, help="events for event-to-alert")
+    args = parser.parse_args()
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    workers = [int(count) for count in args.workers.split(",") if count]
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        "CELERY_BROKER_URL": BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "DJANGO_SETTINGS_MODULE": "natalizumab_monitor.settings",
+        "SECRET_KEY": os.environ.get(
+            "SECRET_KEY", "bench-only-key-made-for-measurements-8d2e4f6a0b1c3e5f7a9b"
+        ),
+        "LOG_LEVEL": "WARNING",
+        "CONN_MAX_AGE": "0",
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    _create_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    for size in sizes:
+        figures = Figures(size)
+        figures.generator = _fill_to(size)
+        _measure_in_process(figures)
+        for count in workers:
+            figures.fan_out[count] = _measure_fan_out(count, env, figures, args.events)
+        figures.print()
+    return 0
+
+
+class Figures:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.generator: tuple[int, float] = (0, 0.0)
+        self.first_sweep = self.sweep = self.floor = self.nightly = 0.0
+        self.nightly_patients = 0
+        self.fan_out: dict[int, dict[str, float]] = {}
+        self.events: list[float] = []
+        self.peak_mb = 0.0
+
+    def print(self) -> None:
+        ratio = self.sweep / self.floor if self.floor else float("nan")
+        rows = [
+            ("patients", f"{self.size:,}"),
+            (
+                "generator (loadscale)",
+                f"{self.generator[1]:.1f} s for {self.generator[0]:,} new patients"
+                if self.generator[0]
+                else "already loaded",
+            ),
+            ("first sweep (raises the alerts)", f"{self.first_sweep:.1f} s"),
+            ("sweep, one process", f"{self.sweep:.1f} s ({self.size / self.sweep:,.0f}/s)"),
+            ("plain-SQL floor (same statements)", f"{self.floor:.1f} s"),
+            (
+                "sweep / floor",
+                f"{ratio:.2f}x (target <= {TARGET_RATIO:.0f}x: "
+                f"{'met' if ratio <= TARGET_RATIO else 'NOT met'})",
+            ),
+            (
+                "nightly job, one process",
+                f"{self.nightly:.1f} s for {self.nightly_patients:,} due patients (target < "
+                f"{TARGET_NIGHTLY_SECONDS:.0f} s: "
+                f"{'met' if self.nightly < TARGET_NIGHTLY_SECONDS else 'NOT met'})",
+            ),
+        ]
+        for count, times in sorted(self.fan_out.items()):
+            rows.append(
+                (
+                    f"full sweep, {count} worker{'s' if count > 1 else ''}",
+                    f"{times['sweep']:.1f} s",
+                )
+            )
+            rows.append(
+                (
+                    f"nightly job, {count} worker{'s' if count > 1 else ''}",
+                    f"{times['nightly']:.1f} s",
+                )
+            )
+        if self.events:
+            rows.append(
+                (
+                    "event to alert (1 worker)",
+                    f"p50 {statistics.median(self.events) * 1000:.0f} ms, "
+                    f"p95 {_percentile(self.events, 95) * 1000:.0f} ms "
+                    f"over {len(self.events)} events",
+                )
+            )
+        rows.append(("peak memory, this process", f"{self.peak_mb:.0f} MB"))
+        # Page timings (the nurse's list, the bag board, worklist, feed): a row each, here.
+        width = max(len(name) for name, _ in rows)
+        print(f"\n== {self.size:,} patients ==")
+        for name, value in rows:
+            print(f"  {name:<{width}}  {value}")
+        sys.stdout.flush()
+
+
+def _create_database() -> None:
+    import psycopg2
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    server = psycopg2.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
+    server.autocommit = True
+    with server.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    server.close()
+
+
+def _fill_to(size: int) -> tuple[int, float]:
+    """Generated patients up to `size` (seed 1): (patients added, seconds)."""
+    from django.core.management import call_command
+
+    from patients.models import Patient
+
+    have = Patient.objects.filter(mrn__regex=rf"^S[0-9]+-{SEED}-").count()
+    if have >= size:
+        return 0, 0.0
+    began = time.monotonic()
+    call_command(
+        "loadscale",
+        patients=size - have,
+        first=have,
+        sites=SITES,
+        years=YEARS,
+        seed=SEED,
+        no_progress=False,
+    )
+    return size - have, time.monotonic() - began
+
+
+def _measure_in_process(figures: Figures) -> None:
+    from django.conf import settings
+    from django.db import connection
+
+    from alerts import sweeps, tasks
+    from alerts.snapshots import row_queries
+    from natalizumab_monitor import clock
+
+    figures.first_sweep = _timed(tasks.sweep)
+    figures.sweep = _timed(tasks.sweep)
+    ids = sweeps.every_patient()
+    size = settings.ALERT_SWEEP_BATCH_SIZE
+
+    def floor() -> None:
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), size):
+                for query in row_queries(ids[start : start + size]).values():
+                    sql, params = query.query.sql_with_params()
+                    cursor.execute(sql, params)
+                    cursor.fetchall()
+
+    figures.floor = _timed(floor)
+    real_now = clock.now
+    tomorrow = (real_now() + timedelta(days=1)).replace(hour=2, minute=30)
+    clock.now = lambda: tomorrow  # type: ignore[assignment]
+    try:
+        began = time.monotonic()
+        figures.nightly_patients = tasks.nightly()["patients"]
+        figures.nightly = time.monotonic() - began
+    finally:
+        clock.now = real_now  # type: ignore[assignment]
+    figures.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _measure_fan_out(
+    count: int, env: dict[str, str], figures: Figures, events: int
+) -> dict[str, float]:
+    import redis
+
+    from alerts import tasks
+    from alerts.models import SweepKind, SweepRun
+
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    workers = [
+        subprocess.Popen(  # noqa: S603 - fixed argv
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "natalizumab_monitor",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"bench{n}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        for n in range(count)
+    ]
+    try:
+        time.sleep(4)  # the workers connect and load their code
+        times = {
+            "sweep": _run_fanned_out(tasks.sweep, SweepKind.FULL, SweepRun),
+            "nightly": _run_fanned_out(tasks.nightly, SweepKind.NIGHTLY, SweepRun),
+        }
+        if count == 1 and events:
+            figures.events = [_one_event() for _ in range(events)]
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+        for worker in workers:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+    return times
+
+
+def _run_fanned_out(task: Any, kind: str, run_model: Any) -> float:
+    began = time.monotonic()
+    dispatched_at = datetime.now().astimezone()
+    task.delay()
+    while True:
+        run = (
+            run_model.objects.filter(kind=kind, started_at__gte=dispatched_at)
+            .order_by("-started_at")
+            .first()
+        )
+        if run is not None and run.finished_at is not None:
+            return time.monotonic() - began
+        if time.monotonic() - began > 3600:
+            raise SystemExit(f"the {kind} run did not finish in an hour")
+        time.sleep(0.05)
+
+
+def _one_event() -> float:
+    """A high ALT written as a service writes it; seconds until its alert is in the table."""
+    import random
+
+    from alerts.models import Alert
+    from labs.models import LabResult
+    from natalizumab_monitor import clock
+    from patients.models import Patient
+
+    patient_id = random.choice(list(Patient.objects.values_list("pk", flat=True)[:500]))
+    began = time.monotonic()
+    result = LabResult.objects.create(
+        patient_id=patient_id, analyte="ALT", value=Decimal("150"), unit="U/L",
+        reference_low=Decimal("7"), reference_high=Decimal("40"), collected_at=clock.now(),
+    )  # fmt: skip
+    key = str(result.pk)
+    while time.monotonic() - began < 60:
+        if Alert.objects.filter(patient_id=patient_id, dedup_key__endswith=key).exists():
+            return time.monotonic() - began
+        time.sleep(0.01)
+    raise SystemExit("no alert a minute after a lab result")
+
+
+def _timed(work: Callable[[], Any]) -> float:
+    began = time.monotonic()
+    work()
+    return time.monotonic() - began
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
