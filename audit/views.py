@@ -56,17 +56,24 @@ def search(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _side_by_side(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
-    """(field, before, after) rows: an update's pairs, or a create's or delete's values."""
+def _side_by_side(entry: AuditEntry) -> list[tuple[str, str | None, str | None]]:
+    """(field, before, after) rows: an update's pairs, or a create's or delete's values;
+    None where a side has no value (a created record had no before)."""
     changes = entry.changes if isinstance(entry.changes, dict) else {}
-    if entry.action == AuditAction.UPDATE:
-        return [
-            (field, *(pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)))
-            for field, pair in sorted(changes.items())
-        ]
-    if entry.action == AuditAction.DELETE:
-        return [(field, value, None) for field, value in sorted(changes.items())]
-    return [(field, None, value) for field, value in sorted(changes.items())]
+    rows: list[tuple[str, str | None, str | None]] = []
+    for field, value in sorted(changes.items()):
+        if entry.action == AuditAction.UPDATE and isinstance(value, list) and len(value) == 2:
+            rows.append((field, _shown(value[0]), _shown(value[1])))
+        elif entry.action == AuditAction.DELETE:
+            rows.append((field, _shown(value), None))
+        else:
+            rows.append((field, None, _shown(value)))
+    return rows
+
+
+def _shown(value: Any) -> str:
+    """A stored value as JSON writes it (true, null, 3.5), text as it is."""
+    return value if isinstance(value, str) else services.as_json(value)
 
 
 @auditor_required
