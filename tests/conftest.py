@@ -7,8 +7,12 @@ import pytest
 from django.apps import AppConfig
 from django.contrib.auth.models import Group, Permission, User
 from django.db.models.signals import post_migrate
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
+from natalizumab_monitor.accounts import needs_second_factor
 from natalizumab_monitor.roles import ROLES, sync_role_groups
 
 
@@ -21,6 +25,25 @@ def _restore_role_groups(app_config: AppConfig, **kwargs: Any) -> None:
 
 
 post_migrate.connect(_restore_role_groups, dispatch_uid="tests.restore_role_groups")
+
+
+@pytest.fixture(autouse=True)
+def force_login_gives_the_second_factor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`client.force_login(user)` stands for the whole sign-in, second factor included: a user
+    whose role needs TOTP gets a confirmed device and a verified session. Tests of the sign-in
+    itself go through the login and two-factor pages instead."""
+    original = Client.force_login
+
+    def force_login(self: Client, user: Any, backend: str | None = None) -> None:
+        original(self, user, backend or "django.contrib.auth.backends.ModelBackend")
+        if needs_second_factor(user):
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            device = device or TOTPDevice.objects.create(user=user, name="Tests", confirmed=True)
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ dates and units as the clinic writes them (alerts.rules.wording, shared with the
 from datetime import UTC, date, datetime
 
 from django import template
+from django.conf import settings
 from django.http import HttpRequest
 
 from alerts.rules.wording import date_text, datetime_text, unit_text
@@ -98,3 +99,9 @@ def clinic_datetime(value: datetime | None) -> str:
 def unit(code: str | None) -> str:
     """A UCUM unit as people write it: `m[IU]/L` reads `mIU/L`."""
     return unit_text(code or "")
+
+
+@register.simple_tag
+def idle_seconds() -> int:
+    """How long a page may stay untouched before its session ends (the idle-logoff timer)."""
+    return settings.SESSION_IDLE_MINUTES * 60

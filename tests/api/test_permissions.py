@@ -211,7 +211,7 @@ def test_a_knox_token_and_a_session_both_authenticate(
     assert client.get("/api/v1/medications/").status_code == 403
 
     browser = APIClient(enforce_csrf_checks=True)
-    assert browser.login(username=D, password="pw-for-tests-1")
+    browser.force_login(users[D])
     assert browser.get(f"/api/v1/patients/{world.patient.pk}/").status_code == 200
     # A session write without the CSRF token is refused (and writes nothing).
     assert browser.post("/api/v1/relapses/", {}, format="json").status_code == 403

@@ -7,23 +7,15 @@ notifications, and the styled error pages. The failure names each violation with
 its help text and the elements (nodes) it was found on.
 """
 
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command
-from django.urls import reverse
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
-from audit.models import AuditEntry
-from infusions.models import DosePreparation, Infusion, InfusionStatus
-from natalizumab_monitor import clock
-from natalizumab_monitor.roles import API_CLIENT, AUDITOR, INTERFACE, NURSE
-from patients.models import Patient
-from tests.factories import make_checklist, make_infusion, make_preparation
+from tests.e2e.walk import walk_every_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,15 +28,6 @@ RUN_AXE = """async () => {
     nodes: v.nodes.map(n => n.target.join(" ") + " :: " + n.failureSummary.split("\\n").join(" "))
   }));
 }"""
-
-
-def sign_in(page: Page, base: str, username: str, password: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:
@@ -81,105 +64,23 @@ class Audit:
         return "\n".join(lines)
 
 
-def visit_states(nurse: User) -> dict[str, Infusion]:
-    """The nurse's infusion page in each state: planned, running, in observation, done."""
-    today_patient = Patient.objects.get(mrn="DEMO-0005")
-    bag = DosePreparation.objects.filter(patient=today_patient, status="ready").first()
-    planned = make_infusion(
-        today_patient,
-        preparation=bag or make_preparation(today_patient),
-        checklist=make_checklist(today_patient, nurse),
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """axe is injected as a script of its own: this one browser context lets it past the
+    Content-Security-Policy (tests/e2e/test_content_security.py checks the policy itself)."""
+    context = browser.new_context(
+        viewport={"width": 1024, "height": 768}, locale="en-GB", bypass_csp=True
     )
-    running_patient = Patient.objects.get(mrn="DEMO-0006")
-    running = make_infusion(
-        running_patient,
-        checklist=make_checklist(running_patient, nurse),
-        status=InfusionStatus.RUNNING,
-        started_at=clock.now() - timedelta(minutes=20),
-        nurse=nurse,
-    )
-    observed_patient = Patient.objects.get(mrn="DEMO-0002")
-    observed = make_infusion(
-        observed_patient,
-        checklist=make_checklist(observed_patient, nurse),
-        status=InfusionStatus.STOPPED,
-        started_at=clock.now() - timedelta(minutes=80),
-        ended_at=clock.now() - timedelta(minutes=15),
-        nurse=nurse,
-    )
-    done = Infusion.objects.filter(status=InfusionStatus.DISCHARGED).first()
-    assert done is not None
-    return {"planned": planned, "running": running, "observation": observed, "discharged": done}
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    yield opened
+    context.close()
 
 
 def test_no_serious_or_critical_violation_on_any_page_of_any_role(
     page: Page, live_server: Any, make_user: Callable[..., User]
 ) -> None:
-    make_user(NURSE)  # the role groups, which a transactional test flushes, exist again
-    call_command("loaddemo", verbosity=0)
-    nurse = User.objects.get(username="nurse")
-    infusions = visit_states(nurse)
-    patients = list(Patient.objects.order_by("mrn"))
     audit = Audit(page, live_server.url)
-
-    page.goto(f"{live_server.url}/accounts/login/")
-    audit.check("login")
-    page.get_by_role("button", name="Sign in").click()  # refused: the form with its errors
-    audit.check("login refused")
-
-    sign_in(page, live_server.url, "nurse", "demo-password")
-    audit.check("nurse: today's infusions", reverse("infusions:today"))
-    for state, infusion in infusions.items():
-        audit.check(f"nurse: infusion {state}", reverse("infusions:infusion", args=[infusion.id]))
-    for patient in patients:
-        audit.check(
-            f"nurse: checklist {patient.mrn}", reverse("infusions:checklist", args=[patient.id])
-        )
-    audit.check("nurse: notifications", reverse("alerts:notifications"))
-
-    sign_in(page, live_server.url, "pharmacist", "demo-password")
-    audit.check("pharmacist: bag board", reverse("infusions:bags"))
-    audit.check("pharmacist: record a preparation", reverse("infusions:prepare"))
-    page.locator("form.form button[type=submit]").last.click()
-    audit.check("pharmacist: preparation refused")
-    audit.check("pharmacist: notifications", reverse("alerts:notifications"))
-
-    sign_in(page, live_server.url, "neurologist", "demo-password")
-    audit.check("neurologist: worklist", reverse("patients:worklist"))
-    for patient in patients:
-        audit.check(
-            f"neurologist: patient {patient.mrn}", reverse("patients:detail", args=[patient.id])
-        )
-    first = patients[0]
-    for form in (
-        "labs:lab_result_new",
-        "labs:antibody_test_new",
-        "labs:mri_study_new",
-        "patients:edss_new",
-        "patients:relapse_new",
-        "patients:medication_new",
-        "patients:infection_new",
-    ):
-        audit.check(f"neurologist: {form}", reverse(form, args=[first.id]))
-        page.get_by_role("button", name="Save").click()
-        audit.check(f"neurologist: {form} refused")
-    audit.check("neurologist: notifications", reverse("alerts:notifications"))
-    audit.check("page not found", "/no-such-page/", expect=404)
-    audit.check("not for this role", reverse("infusions:today"), expect=403)
-    audit.check("action address opened", reverse("alerts:notifications_read_all"), expect=405)
-
-    make_user(AUDITOR, username="privacy-officer")
-    sign_in(page, live_server.url, "privacy-officer", "pw-for-tests-1")
-    audit.check("auditor: audit search", reverse("audit:search"))
-    entry = AuditEntry.objects.order_by("-pk").first()
-    if entry is not None:
-        audit.check("auditor: audit entry", reverse("audit:entry", args=[entry.pk]))
-    audit.check("auditor: access report", reverse("audit:access_report", args=[first.id]))
-
-    for role in (API_CLIENT, INTERFACE):
-        make_user(role, username=f"{role}-user")
-        sign_in(page, live_server.url, f"{role}-user", "pw-for-tests-1")
-        audit.check(f"{role}: home")
-
+    walk_every_page(page, live_server, make_user, audit.check)
     assert len(audit.visited) > 30
     assert not audit.found, "axe found serious or critical violations:\n" + audit.report()

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from alerts.evaluation import evaluate_patients
 from natalizumab_monitor import clock
 from patients.models import Infection, Patient
+from tests.e2e.conftest import sign_in_through_pages
 from tests.factories import make_cleared_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,11 +32,7 @@ def answer_all_no(page: Page) -> None:
 
 
 def sign_in(page: Page, url: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("demo-password")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_through_pages(page, url, username, "demo-password")
 
 
 def test_each_roles_main_page_on_the_demo_data(
