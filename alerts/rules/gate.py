@@ -28,6 +28,7 @@ from .engine import evaluate, finding_order, utc_now_argument
 from .findings import Finding, dedup_key, format_decimal, make_finding
 from .infusion import given_infusions
 from .snapshot import DecisionSnapshot, PatientSnapshot
+from .wording import date_text
 
 PREPARATION_RULES = frozenset({"PREP-DILUENT", "PREP-DOSE", "PREP-STABILITY", "PREP-HANDLING"})
 
@@ -275,7 +276,7 @@ def _early_dose_warning(
         action="inform",
         message=(
             f"Early dose: a dose today would be {days} days after the last one "
-            f"({last_on.isoformat()}); doses must be at least {config.early_interval_days} "
+            f"({date_text(last_on)}); doses must be at least {config.early_interval_days} "
             "days apart. Check with the prescriber before starting"
         ),
         evidence={

@@ -74,7 +74,7 @@ def clock_time(value: datetime | None) -> str:
     local = value.astimezone(zone)
     if local.date() == clock.now().astimezone(zone).date():
         return local.strftime("%H:%M")
-    return f"{local.day} {local:%b %Y %H:%M}"
+    return datetime_text(local)
 
 
 @register.filter
