@@ -48,7 +48,9 @@ AUDITED: tuple[Audited, ...] = (
 )
 
 # Models that name a patient but hold no clinical data of their own (bookkeeping).
-NOT_AUDITED: frozenset[str] = frozenset({"alerts.pendingevaluation", "alerts.notification"})
+NOT_AUDITED: frozenset[str] = frozenset(
+    {"alerts.pendingevaluation", "alerts.evaluationschedule", "alerts.notification"}
+)
 
 
 def audited_models() -> list[tuple[Audited, type[Model]]]:
