@@ -2,10 +2,11 @@
 
 Two modes (`DEPLOYMENT`):
 
-- `embedded` (`make run`): the SQLite file under var/. Without SECRET_KEY, the key is a random
-  one made for this installation on first use and kept in `var/secret_key` (mode 0600).
-- `production`: set `DEPLOYMENT=production`, or point DATABASE_URL at a database server.
-  SECRET_KEY must then be given; the app refuses to start without it.
+- `embedded`, the default (`make run`, on SQLite or a developer's own PostgreSQL): without
+  SECRET_KEY, the key is a random one made for this installation on first use and kept in
+  `var/secret_key` (mode 0600), never a default shared with anyone.
+- `production` (`DEPLOYMENT=production`, as docker-compose.yml sets): SECRET_KEY must be
+  given; the app refuses to start without it. HTTPS only (settings.py).
 
 Whatever the mode, with DEBUG off a SECRET_KEY that is short (under 50 characters) or one of
 the defaults this project ever shipped is refused.
@@ -38,15 +39,15 @@ KNOWN_DEFAULT_KEYS = frozenset(
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a key
 
 
-def deployment_mode(declared: str, database_engine: str) -> str:
-    """`DEPLOYMENT` as declared, else production for any database but the embedded SQLite."""
-    if declared:
-        if declared not in DEPLOYMENTS:
-            raise ImproperlyConfigured(
-                f"DEPLOYMENT must be one of {', '.join(DEPLOYMENTS)}, not {declared!r}."
-            )
-        return declared
-    return EMBEDDED if database_engine == "django.db.backends.sqlite3" else PRODUCTION
+def deployment_mode(declared: str) -> str:
+    """`DEPLOYMENT` as declared; embedded when not."""
+    if not declared:
+        return EMBEDDED
+    if declared not in DEPLOYMENTS:
+        raise ImproperlyConfigured(
+            f"DEPLOYMENT must be one of {', '.join(DEPLOYMENTS)}, not {declared!r}."
+        )
+    return declared
 
 
 def secret_key(given: str, *, mode: str, debug: bool, var_dir: Path) -> str:
@@ -54,9 +55,8 @@ def secret_key(given: str, *, mode: str, debug: bool, var_dir: Path) -> str:
     if not given:
         if mode == PRODUCTION:
             raise ImproperlyConfigured(
-                "SECRET_KEY is not set. A production deployment (DEPLOYMENT=production, or a "
-                "DATABASE_URL naming a database server) needs its own key of at least "
-                f"{MIN_SECRET_KEY_LENGTH} random characters, e.g. from "
+                "SECRET_KEY is not set. A production deployment (DEPLOYMENT=production) needs "
+                f"its own key of at least {MIN_SECRET_KEY_LENGTH} random characters, e.g. from "
                 '`python -c "import secrets; print(secrets.token_urlsafe(64))"`.'
             )
         return installation_key(var_dir)

@@ -107,17 +107,16 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Deployment safeguards (natalizumab_monitor/deployment.py) ------------------------------
-# DEPLOYMENT=production, or a DATABASE_URL naming a database server, needs a real SECRET_KEY
-# (50+ characters, never a published default) or refuses to start; the embedded mode makes
-# its own random key in var/secret_key. DEPLOYMENT=production also turns on HTTPS only:
-# redirect to https, HSTS (subdomains, preload) and, behind the TLS proxy, its forwarded scheme.
-DEPLOYMENT = deployment.deployment_mode(
-    env.str("DEPLOYMENT", default=""), DATABASES["default"]["ENGINE"]
-)
+# DEPLOYMENT=production needs a real SECRET_KEY (50+ characters, never a published default)
+# or refuses to start; otherwise (embedded, the default) a missing key is a random one made
+# for this installation in var/secret_key. With DEBUG off a short or published key is refused
+# in either mode. DEPLOYMENT=production also turns on HTTPS only: redirect to https, HSTS
+# (subdomains, preload) and, behind the TLS proxy, its forwarded scheme.
+DEPLOYMENT = deployment.deployment_mode(env.str("DEPLOYMENT", default=""))
 SECRET_KEY = deployment.secret_key(
     env.str("SECRET_KEY", default=""), mode=DEPLOYMENT, debug=DEBUG, var_dir=VAR_DIR
 )
-_https_only = env.str("DEPLOYMENT", default="") == deployment.PRODUCTION
+_https_only = DEPLOYMENT == deployment.PRODUCTION
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_https_only)
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # the container's own health probe, over plain HTTP
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _https_only else 0)

@@ -48,14 +48,14 @@ def manage(*arguments: str, tmp_path: Path, **environment: str | None) -> Any:
             "SECRET_KEY is a published default",
         ),
         ({"SECRET_KEY": "a-short-but-otherwise-random-key-8c1f"}, "SECRET_KEY is too short"),
-        ({"DATABASE_URL": POSTGRES}, "SECRET_KEY is not set"),
-        ({"DEPLOYMENT": "production"}, "SECRET_KEY is not set"),
+        ({"DEPLOYMENT": "production", "DATABASE_URL": POSTGRES}, "SECRET_KEY is not set"),
+        ({"DEPLOYMENT": "production", "DEBUG": "true"}, "SECRET_KEY is not set"),
         ({"SECRET_KEY": GOOD_KEY, "DEPLOYMENT": "staging"}, "DEPLOYMENT must be one of"),
     ],
-    ids=["default-key", "short-key", "database-server-no-key", "production-no-key", "bad-mode"],
+    ids=["default-key", "short-key", "production-no-key", "production-debug-no-key", "bad-mode"],
 )
 def test_the_app_refuses_to_start(tmp_path: Path, environment: dict, message: str) -> None:
-    result = manage("check", tmp_path=tmp_path, DEBUG="false", **environment)
+    result = manage("check", tmp_path=tmp_path, **{"DEBUG": "false", **environment})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
