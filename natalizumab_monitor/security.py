@@ -30,6 +30,21 @@ def _exempt(request: HttpRequest, *names: str) -> bool:
     return request.path.startswith(static) or request.path in {reverse(n) for n in names}
 
 
+class MalformedSessionCookieMiddleware:
+    """A session cookie that cannot be a session key (Django's are lower-case letters and
+    digits) is dropped before anything looks the session up: it names no session, and some
+    bytes (NUL) would make the database refuse the query."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if key is not None and not (key.isascii() and key.isalnum() and len(key) <= 64):
+            del request.COOKIES[settings.SESSION_COOKIE_NAME]
+        return self.get_response(request)
+
+
 class SessionLimitsMiddleware:
     """A session ends after SESSION_IDLE_MINUTES without a request the user made, and after
     SESSION_MAX_HOURS in all (a shift). Polling a page does (X-Background) does not count."""

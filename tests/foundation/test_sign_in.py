@@ -302,3 +302,13 @@ def test_authenticated_pages_and_api_answers_are_never_cached(
     response = client.get(path)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("cookie", ["abc\x00def", "x" * 500, "not a key", "ünïcode"])
+def test_a_malformed_session_cookie_is_no_session_and_no_error(
+    make_user: Callable[..., User], cookie: str
+) -> None:
+    client = Client()
+    client.cookies["sessionid"] = cookie
+    assert client.get(reverse("infusions:today")).status_code == 302  # to the login page
+    assert client.post("/api/v1/relapses/", {}).status_code in (401, 403)
