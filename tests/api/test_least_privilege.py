@@ -257,6 +257,14 @@ def test_anonymous_calls_are_limited_per_address(db: None, low_rates: None) -> N
     assert elsewhere.get("/fhir/metadata").status_code == 200
 
 
+def test_the_schema_describes_logout(api_as: Callable[[str], APIClient]) -> None:
+    schema = api_as("api-client").get("/api/v1/schema/", {"format": "json"}).json()
+    logout = schema["paths"]["/api/v1/auth/logout/"]
+    assert set(logout) == {"post"}
+    assert {"200", "401", "429"} <= set(logout["post"]["responses"])
+    assert "requestBody" not in logout["post"]
+
+
 def test_the_schema_documents_429_on_every_operation(api_as: Callable[[str], APIClient]) -> None:
     schema = api_as("api-client").get("/api/v1/schema/", {"format": "json"}).json()
     for path, item in schema["paths"].items():
