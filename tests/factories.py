@@ -61,6 +61,20 @@ def make_infusion(patient: Patient, **fields: Any) -> Infusion:
     return Infusion.objects.create(patient=patient, preparation=preparation, **fields)
 
 
+def make_given_infusion(patient: Patient, days_ago: float) -> Infusion:
+    """An infusion given `days_ago` (61 min, then the hour of observation), its bag used."""
+    started = clock.now() - timedelta(days=days_ago)
+    bag = make_preparation(patient, prepared_at=started - timedelta(hours=1), status="used")
+    return make_infusion(
+        patient,
+        preparation=bag,
+        status="discharged",
+        started_at=started,
+        ended_at=started + timedelta(minutes=61),
+        discharged_at=started + timedelta(minutes=125),
+    )
+
+
 def make_cleared_patient(**fields: Any) -> Patient:
     """A patient the rules clear for an infusion: three days into treatment, liver baseline done."""
     fields.setdefault("treatment_start", clock.clinic_today() - timedelta(days=3))

@@ -12,7 +12,12 @@ from infusions.models import DosePreparation, Infusion, InfusionStatus, Preparat
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import NURSE, PHARMACIST
 from patients.models import TreatmentStatus
-from tests.factories import make_checklist, make_cleared_patient, make_infusion, make_preparation
+from tests.factories import (
+    make_checklist,
+    make_cleared_patient,
+    make_given_infusion,
+    make_infusion,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,17 +60,7 @@ def test_a_nurse_sees_the_early_dose_warning_before_starting(
     patient = make_cleared_patient(
         family_name="Tooearly", treatment_start=clock.clinic_today() - timedelta(days=60)
     )
-    fifteen_days_ago = clock.now() - timedelta(days=15)
-    make_infusion(
-        patient,
-        preparation=make_preparation(
-            patient, prepared_at=fifteen_days_ago - timedelta(hours=1), status="used"
-        ),
-        status=InfusionStatus.DISCHARGED,
-        started_at=fifteen_days_ago,
-        ended_at=fifteen_days_ago + timedelta(minutes=62),
-        discharged_at=fifteen_days_ago + timedelta(minutes=130),
-    )
+    make_given_infusion(patient, days_ago=15)
     infusion = make_infusion(patient, checklist=make_checklist(patient, users[NURSE]))
     page = login(NURSE)
 

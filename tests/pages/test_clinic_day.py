@@ -20,6 +20,7 @@ from patients.models import Infection, Patient, TreatmentStatus
 from tests.factories import (
     make_checklist,
     make_cleared_patient,
+    make_given_infusion,
     make_infusion,
     make_preparation,
 )
@@ -133,17 +134,7 @@ def test_an_early_dose_is_shown_on_the_list_and_the_page_before_the_start(
     client_as: Callable[[str | None], Client], users: dict[str, User]
 ) -> None:
     patient, visit = _visit(treatment_start=clock.clinic_today() - timedelta(days=60))(users[NURSE])
-    twelve_days_ago = clock.now() - timedelta(days=12)
-    make_infusion(
-        patient,
-        preparation=make_preparation(
-            patient, prepared_at=twelve_days_ago - timedelta(hours=1), status="used"
-        ),
-        status=InfusionStatus.DISCHARGED,
-        started_at=twelve_days_ago,
-        ended_at=twelve_days_ago + timedelta(minutes=61),
-        discharged_at=twelve_days_ago + timedelta(minutes=125),
-    )
+    make_given_infusion(patient, days_ago=12)
     nurse = client_as(NURSE)
     row = _row(nurse.get(reverse("infusions:today")).content.decode(), patient)
     assert "Before starting" in row and "Early dose" in row and "12 days after" in row
