@@ -181,6 +181,14 @@ class Infusion(RecordModel):
         ordering = ["created_at"]
         indexes = [
             models.Index(fields=["patient", "started_at"]),
+            # The nurse's list finds the day's patients by the start of their last dose, and
+            # the visits under way, without reading every patient.
+            models.Index(fields=["started_at"]),
+            models.Index(
+                fields=["status"],
+                condition=Q(status__in=["planned", "running", "stopped"]),
+                name="infusion_in_progress",
+            ),
             # The every-minute timers look for observation windows ending and discharges.
             models.Index(fields=["ended_at"]),
             models.Index(fields=["discharged_at"]),

@@ -10,6 +10,7 @@ from uuid import UUID
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from alerts.clearance import clearance_for, clearances_for
+from alerts.profile import active_config
 from alerts.rules import Finding, GateResult
 from natalizumab_monitor import clock
 from patients.models import Patient, TreatmentStatus
@@ -68,7 +69,8 @@ def _due_on(patient: Patient) -> date | None:
 
 
 def todays_infusion_list(*, today: date | None = None) -> list[TodayRow]:
-    """Patients due today or overdue, or with an infusion under way or done today.
+    """Patients due today or overdue by at most the overdue window, or with an infusion under
+    way or done today.
 
     Due = the last infusion's start + schedule_weeks x 7 days (the treatment start before
     the first infusion). Discontinued courses are not due; suspended ones show, not cleared.
@@ -88,18 +90,31 @@ def todays_infusion_list(*, today: date | None = None) -> list[TodayRow]:
             discharged_at__gte=midnight,
         )
     )
-    # Due on or before today <=> the last start fell before the day after (today - schedule).
-    due_after = {
-        weeks: start_of_day(today - timedelta(weeks=weeks) + timedelta(days=1)) for weeks in (4, 6)
-    }
-    due = Q(last_started_at__isnull=True, treatment_start__lte=today) | (
-        Q(schedule_weeks=4, last_started_at__lt=due_after[4])
-        | Q(schedule_weeks=6, last_started_at__lt=due_after[6])
-    )
-    patients = list(
-        Patient.objects.annotate(
-            last_started_at=last_start, under_way=under_way, done_today=done_today
+    # Due today, or overdue by at most the overdue window (longer than that, the patient is on
+    # the neurologist's worklist): the last start fell in [today - schedule - window, today -
+    # schedule], or, before any infusion, the course started in [today - window, today].
+    window = timedelta(days=active_config().interval_overdue_after_days)
+    due = Q(last_started_at__isnull=True, treatment_start__range=(today - window, today))
+    started_in_window = Q()
+    for weeks in (4, 6):
+        due_on_today = today - timedelta(weeks=weeks)
+        earliest, latest = start_of_day(due_on_today - window), start_of_day(due_on_today)
+        latest += timedelta(days=1)
+        due |= Q(schedule_weeks=weeks, last_started_at__gte=earliest, last_started_at__lt=latest)
+        started_in_window |= Q(
+            patient__schedule_weeks=weeks, started_at__gte=earliest, started_at__lt=latest
         )
+    # Candidates found through indexes, so the page's cost follows today's work, not the
+    # number of patients on record.
+    todays_work = Q(status__in=IN_PROGRESS) | Q(
+        status=InfusionStatus.DISCHARGED, discharged_at__gte=midnight
+    )
+    new_courses = Patient.objects.filter(treatment_start__range=(today - window, today))
+    todays_visits = Infusion.objects.filter(started_in_window | todays_work)
+    candidates = Q(pk__in=todays_visits.values("patient_id")) | Q(pk__in=new_courses.values("pk"))
+    patients = list(
+        Patient.objects.filter(candidates)
+        .annotate(last_started_at=last_start, under_way=under_way, done_today=done_today)
         .filter(
             Q(under_way=True)
             | Q(done_today=True)
@@ -192,7 +207,7 @@ class BagRow:
 
 
 def bag_board(*, today: date | None = None) -> list[BagRow]:
-    """Today's bags, and any older bag still waiting to be used, soonest expiry first.
+    """Today's bags, and older bags still usable or expired today, soonest expiry first.
 
     A ready bag the rules would refuse (wrong dose or volume), or one of a suspended or
     discontinued course, is marked not usable with the reason.
@@ -200,7 +215,9 @@ def bag_board(*, today: date | None = None) -> list[BagRow]:
     midnight = start_of_day(today or clock.clinic_today())
     return bag_rows(
         DosePreparation.objects.filter(
-            Q(prepared_at__gte=midnight) | Q(status=PreparationStatus.READY)
+            Q(prepared_at__gte=midnight)
+            # still usable, or expired today: to be discarded
+            | Q(status=PreparationStatus.READY, expires_at__gte=midnight)
         )
     )
 

@@ -36,7 +36,7 @@ class Patient(RecordModel):
     birth_date = models.DateField()
     sex = models.CharField(max_length=8, choices=Sex.choices)
     indication = models.CharField(max_length=8, choices=Indication.choices)
-    treatment_start = models.DateField(null=True, blank=True)
+    treatment_start = models.DateField(null=True, blank=True, db_index=True)
     schedule_weeks = models.PositiveSmallIntegerField(default=4, choices=[(4, "4"), (6, "6")])
     treatment_status = models.CharField(
         max_length=12, choices=TreatmentStatus.choices, default=TreatmentStatus.ACTIVE

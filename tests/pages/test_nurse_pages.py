@@ -61,7 +61,10 @@ def test_todays_list_shows_due_and_overdue_patients_only(nurse: Client) -> None:
     due = make_patient(family_name="Due")
     given_infusion(due, 28)
     overdue = make_patient(family_name="Overdue")
-    given_infusion(overdue, 40)
+    given_infusion(overdue, 33)
+    # Overdue beyond the window (7 days): the neurologist's worklist, not the day's chairs.
+    long_overdue = make_patient(family_name="Longoverdue")
+    given_infusion(long_overdue, 40)
     six_weekly = make_patient(family_name="Sixweekly", schedule_weeks=6)
     given_infusion(six_weekly, 30)
     recent = make_patient(family_name="Recent")
@@ -74,9 +77,9 @@ def test_todays_list_shows_due_and_overdue_patients_only(nurse: Client) -> None:
 
     for shown in (due, overdue, first):
         assert shown.mrn in page
-    for hidden in (six_weekly, recent, ended):
+    for hidden in (six_weekly, recent, ended, long_overdue):
         assert hidden.mrn not in page
-    assert "12 days overdue" in page
+    assert "5 days overdue" in page
 
 
 def test_a_suspended_patient_shows_not_cleared_with_the_reason(nurse: Client) -> None:
