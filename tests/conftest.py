@@ -24,6 +24,9 @@ def _restore_role_groups(app_config: AppConfig, **kwargs: Any) -> None:
         sync_role_groups(Group, Permission)
 
 
+# One Chromium for the whole run, whichever folder's tests ask for it first.
+pytest_plugins = ["tests.browser"]
+
 post_migrate.connect(_restore_role_groups, dispatch_uid="tests.restore_role_groups")
 
 

@@ -8,7 +8,6 @@ from django.test import Client
 
 from audit.models import AuditEntry
 from tests.api.conftest import world  # noqa: F401 - fixtures shared with the API tests
-from tests.e2e.conftest import browser, login, page  # noqa: F401 - the browser's
 from tests.pipeline.conftest import broker, start_worker  # noqa: F401 - and the pipeline's
 
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from alerts.evaluation import evaluate_patients
 from natalizumab_monitor import clock
 from patients.models import Infection, Patient
-from tests.e2e.conftest import sign_in_through_pages
+from tests.browser import sign_in_through_pages
 from tests.factories import make_cleared_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)

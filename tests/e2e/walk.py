@@ -16,7 +16,7 @@ from infusions.models import DosePreparation, Infusion, InfusionStatus
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import API_CLIENT, AUDITOR, INTERFACE, NURSE
 from patients.models import Patient
-from tests.e2e.conftest import sign_in_through_pages as sign_in
+from tests.browser import sign_in_through_pages as sign_in
 from tests.factories import make_checklist, make_infusion, make_preparation
 
 

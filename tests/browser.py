@@ -1,4 +1,5 @@
-"""Real Chromium (Debian's package) driven by Playwright, against a live server on PostgreSQL."""
+"""Real Chromium (Debian's package) driven by Playwright, against a live server on PostgreSQL:
+the suite's one browser (a plugin of tests/conftest.py)."""
 
 import os
 import shutil
