@@ -2,6 +2,7 @@
 changes the record; the auditor finds both by the patient's MRN, reads the change side by
 side, and prints the patient's access report."""
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,11 +14,14 @@ from patients.models import Patient
 from tests.factories import make_cleared_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_the_auditor_finds_who_read_and_changed_a_patient_and_prints_the_report(
-    login: Callable[[str], Page], live_server: object, make_user: Callable[..., User]
+    login: Callable[[str], Page],
+    live_server: object,
+    make_user: Callable[..., User],
+    tmp_path: Path,
 ) -> None:
     patient = make_cleared_patient(given_name="Maren")
     base = live_server.url  # type: ignore[attr-defined]
@@ -50,8 +54,10 @@ def test_the_auditor_finds_who_read_and_changed_a_patient_and_prints_the_report(
     change = page.locator("#entry-changes tr", has_text="pregnant")
     expect(change.locator("td").nth(0)).to_have_text("false")
     expect(change.locator("td").nth(1)).to_have_text("true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "audit-entry.png"), full_page=True)
+    # With UPDATE_SCREENSHOTS=1 they replace the ones README.md shows; else a temporary folder.
+    shots = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "audit-entry.png"), full_page=True)
 
     page.locator("#entry-facts").get_by_role("link").first.click()
     expect(page.get_by_role("heading", name="Access report")).to_be_visible()
@@ -61,4 +67,4 @@ def test_the_auditor_finds_who_read_and_changed_a_patient_and_prints_the_report(
     expect(report).to_contain_text("update")
     page.emulate_media(media="print")
     expect(page.locator(".site-header")).to_be_hidden()
-    page.screenshot(path=str(SHOTS / "audit-access-report-print.png"), full_page=True)
+    page.screenshot(path=str(shots / "audit-access-report-print.png"), full_page=True)
