@@ -5,10 +5,13 @@
 Uses the database bench/scale.py filled (`nat_scale_bench`, BENCH_SCALE_DATABASE_URL; run
 that first), makes 20 accounts per clinical role (`load-nurse-01`, ...) and 20 API tokens,
 starts gunicorn, runs bench/locustfile.py headless (200 clinicians acting every ~10 s,
-20 feed clients polling every 5 s) and prints p50/p95/p99 and errors per page.
+20 feed clients polling every 5 s) and prints p50/p95/p99 and errors per page. Users sign
+in as they start (--spawn-rate a second: password hashing is costly on purpose); the
+figures cover the `--minutes` after the last one started (locust --reset-stats).
 
 The load test signs neurologists in with a password alone (MFA_REQUIRED_ROLES=auditor for
-this server only) and lifts the API rate limits: it measures the pages, not the sign-in.
+this server only), serves plain HTTP (SECURE_COOKIES=false) and lifts the API rate limits:
+it measures the pages, not the sign-in.
 """
 
 import argparse
@@ -37,6 +40,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--gunicorn-workers", type=int, default=4)
+    parser.add_argument(
+        "--spawn-rate", type=float, default=2.0, help="users started a second (sign-ins)"
+    )
     args = parser.parse_args()
     password = secrets.token_urlsafe(18)
     env = {
@@ -48,6 +54,7 @@ def main() -> int:
         ),
         "LOG_LEVEL": "WARNING",
         "MFA_REQUIRED_ROLES": "auditor",
+        "SECURE_COOKIES": "false",  # plain HTTP on this machine: cookies must come back
         "API_RATE_USER": "100000/minute",
         "API_RATE_ANON": "100000/minute",
         "CELERY_BROKER_URL": os.environ.get("BENCH_SCALE_BROKER_URL", "redis://127.0.0.1:6379/9"),
@@ -74,7 +81,8 @@ def main() -> int:
         }
         subprocess.run(  # noqa: S603 - fixed argv
             [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
-             "--headless", "-u", "220", "-r", "20", "-t", f"{int(args.minutes * 60)}s",
+             "--headless", "-u", "220", "-r", str(args.spawn_rate),
+             "-t", f"{int(220 / args.spawn_rate + args.minutes * 60)}s", "--reset-stats",
              "--host", base, "--csv", str(work / "run"), "--only-summary"],
             cwd=ROOT, env=locust_env, check=False, stdout=subprocess.DEVNULL,
         )  # fmt: skip

@@ -38,7 +38,7 @@ class Clinician(HttpUser):
         site = next(_seats) % SITES + 1
         page = self.client.get("/accounts/login/", name="sign in")
         token = _CSRF.search(page.text)
-        self.client.post(
+        with self.client.post(
             "/accounts/login/",
             {
                 "username": f"load-{self.role}-{site:02d}",
@@ -48,7 +48,11 @@ class Clinician(HttpUser):
             },
             headers={"Referer": f"{self.host}/accounts/login/"},
             name="sign in",
-        )
+            catch_response=True,
+        ) as response:
+            # Signed in: redirected away from the login page.
+            if response.url and "/accounts/login/" in response.url:
+                response.failure("still on the login page")
 
     def patient_page(self) -> None:
         self.client.get(f"/patients/{random.choice(PATIENTS)}/", name="/patients/{id}/")
@@ -58,13 +62,9 @@ class Nurse(Clinician):
     role = "nurse"
     weight = 8
 
-    @task(3)
+    @task
     def today(self) -> None:
         self.client.get("/nurse/today/", name="/nurse/today/")
-
-    @task(1)
-    def patient(self) -> None:
-        self.patient_page()
 
 
 class Pharmacist(Clinician):
