@@ -19,14 +19,22 @@ GOOD_KEY = "k3y-for-the-safeguard-tests-only-6f1e0b9c2a7d4e8f5a3b1c0d9e8f7a6b"
 POSTGRES = "postgres://postgres@127.0.0.1:5432/never_connected"
 
 
+# What the test's own process may have set that a deployment would not have: the browser
+# tests allow Django's ORM beside Playwright's event loop (DJANGO_ALLOW_ASYNC_UNSAFE).
+DEPLOYMENT_VARIABLES = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "DEPLOYMENT",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "CACHE_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
+
+
 def manage(*arguments: str, tmp_path: Path, **environment: str | None) -> Any:
     """manage.py in a process of its own, with exactly the deployment variables given."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in ("SECRET_KEY", "DATABASE_URL", "DEPLOYMENT", "DEBUG", "ALLOWED_HOSTS", "CACHE_URL")
-    }
+    env = {key: value for key, value in os.environ.items() if key not in DEPLOYMENT_VARIABLES}
     env["NATALIZUMAB_VAR_DIR"] = str(tmp_path)
     env.update({key: value for key, value in environment.items() if value is not None})
     return subprocess.run(

@@ -31,8 +31,12 @@ def answer(page: Page, question: str, choice: str) -> None:
 
 def test_a_nurse_completes_the_checklist_starts_stops_and_sees_the_observation_countdown(
     login,
-    live_server,  # noqa: ANN001
+    live_server,
+    settings,  # noqa: ANN001
 ) -> None:
+    # The journey watches a whole hour of observation untouched: longer than the idle logoff
+    # (tests/e2e/test_sign_in.py covers that one).
+    settings.SESSION_IDLE_MINUTES = 120
     patient = make_cleared_patient(family_name="Nightingale")
     make_preparation(patient)
     page = login(NURSE)

@@ -6,7 +6,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import hl7
 import pytest
@@ -133,9 +135,16 @@ async def _exchange(port: int, messages: list[str]) -> list[Ack]:
     return acks
 
 
+def _run_apart(coroutine: Any) -> Any:
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in the main thread for the rest of the run."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def send_mllp(port: int, *messages: str) -> list[Ack]:
     """Send messages over one MLLP connection; their ACKs."""
-    return asyncio.run(_exchange(port, list(messages)))
+    return _run_apart(_exchange(port, list(messages)))
 
 
 def send_mllp_concurrently(port: int, batches: list[list[str]]) -> list[list[Ack]]:
@@ -144,4 +153,4 @@ def send_mllp_concurrently(port: int, batches: list[list[str]]) -> list[list[Ack
     async def all_batches() -> list[list[Ack]]:
         return list(await asyncio.gather(*(_exchange(port, batch) for batch in batches)))
 
-    return asyncio.run(all_batches())
+    return _run_apart(all_batches())
