@@ -1,46 +1,25 @@
 """The alert feed: GET /api/v1/alerts/, acknowledge and resolve (API.md, "The alert feed")."""
 
-import base64
-import binascii
 from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.decorators import action
-from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
 from natalizumab_monitor import disclosure
 from natalizumab_monitor.api import ApiViewSet, TextField, errors
+from natalizumab_monitor.rest import KeysetPagination
 
 from . import selectors, services
 from .filters import AlertFilter
 from .models import Alert
 
-_CURSOR_PREFIX = b"after:"
 
-
-def encode_cursor(feed_seq: int) -> str:
-    return base64.urlsafe_b64encode(_CURSOR_PREFIX + str(feed_seq).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    """The feed_seq a cursor resumes after; ValueError if it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4))
-    except (UnicodeEncodeError, binascii.Error) as exc:
-        raise ValueError(cursor) from exc
-    digits = raw.removeprefix(_CURSOR_PREFIX)
-    if digits == raw or not digits.isdigit() or len(digits) > 18:
-        raise ValueError(cursor)
-    return int(digits)
-
-
-class FeedPagination(BasePagination):
+class FeedPagination(KeysetPagination):
     """Keyset pagination on feed_seq, which only grows in commit order.
 
     `next` is always given, even on the last page: a poller keeps requesting it and gets
@@ -48,75 +27,24 @@ class FeedPagination(BasePagination):
     `previous` is always null.
     """
 
+    key_field = "feed_seq"
+    cursor_prefix = b"after:"
     page_size = 50
     max_page_size = 200
+    next_when_done = True
+    rows_noun = "Alerts"
+    next_description = (
+        "Always present, also on the last page: request it again later to get the alerts "
+        "changed since."
+    )
+    cursor_description = (
+        "Opaque: take it from `next`. Without it, the feed starts at the beginning."
+    )
 
-    def get_page_size(self, request: Request) -> int:
-        try:
-            size = int(request.query_params["page_size"])
-        except (KeyError, ValueError):
-            return self.page_size
-        return min(size, self.max_page_size) if size > 0 else self.page_size
 
-    def paginate_queryset(
-        self, queryset: QuerySet[Alert], request: Request, view: Any = None
-    ) -> list:
-        self.request = request
-        cursor = request.query_params.get("cursor")
-        try:
-            after = 0 if cursor is None else decode_cursor(cursor)
-        except ValueError as exc:
-            raise exceptions.ValidationError({"cursor": ["Invalid cursor."]}) from exc
-        page = list(
-            queryset.filter(feed_seq__gt=after).order_by("feed_seq")[: self.get_page_size(request)]
-        )
-        self.last_seen = page[-1].feed_seq if page else after
-        return page
-
-    def get_paginated_response(self, data: list) -> Response:
-        url = self.request.build_absolute_uri()
-        next_url = replace_query_param(url, "cursor", encode_cursor(self.last_seen))
-        return Response({"next": next_url, "previous": None, "results": data})
-
-    def get_paginated_response_schema(self, schema: dict) -> dict:
-        return {
-            "type": "object",
-            "required": ["next", "previous", "results"],
-            "properties": {
-                "next": {
-                    "type": "string",
-                    "format": "uri",
-                    "description": "Always present, also on the last page: request it again "
-                    "later to get the alerts changed since.",
-                },
-                "previous": {
-                    "type": "string",
-                    "nullable": True,
-                    "description": "Always null: the feed only moves forward.",
-                },
-                "results": schema,
-            },
-        }
-
-    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
-        return [
-            {
-                "name": "cursor",
-                "required": False,
-                "in": "query",
-                "description": "Opaque: take it from `next`. Without it, the feed starts at "
-                "the beginning.",
-                "schema": {"type": "string"},
-            },
-            {
-                "name": "page_size",
-                "required": False,
-                "in": "query",
-                "description": f"Alerts per page (default {self.page_size}, "
-                f"at most {self.max_page_size}).",
-                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
-            },
-        ]
+def encode_cursor(feed_seq: int) -> str:
+    """The cursor that resumes the feed after `feed_seq` (what a poller keeps)."""
+    return FeedPagination().encode_cursor(feed_seq)
 
 
 class AlertSerializer(serializers.ModelSerializer):
