@@ -20,6 +20,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchkit import create_database
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nm_audit_bench"
@@ -44,7 +46,7 @@ def main() -> int:
     )
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
     sys.path.insert(0, str(ROOT))
-    _create_database()
+    create_database(DATABASE_URL)
     import django
 
     django.setup()
@@ -66,19 +68,6 @@ def main() -> int:
                     timings[name][enabled].append(time.perf_counter() - started)
     _report(timings, args.rounds)
     return 0
-
-
-def _create_database() -> None:
-    import psycopg2
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    server = psycopg2.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    server.close()
 
 
 def _prepare(patient_count: int) -> dict[str, Callable[[], Any]]:

@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import urllib.request
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+from benchkit import create_database, free_port, percentile, spawn
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nm_bench")
@@ -49,17 +50,17 @@ def main() -> int:
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    _create_database()
+    create_database(DATABASE_URL)
     token, patient_ids = _prepare(args.events)
 
-    port = _free_port()
+    port = free_port()
     processes = [
-        _spawn(
+        spawn(
             [sys.executable, "-m", "gunicorn", "natalizumab_monitor.wsgi:application",
              "--bind", f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"],
             env,
         ),
-        _spawn(
+        spawn(
             [sys.executable, "-m", "celery", "-A", "natalizumab_monitor", "worker",
              "--concurrency", "2", "--loglevel", "WARNING", "--without-gossip",
              "--without-mingle"],
@@ -82,20 +83,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
     _report(latencies)
-    return 0 if _percentile(latencies, 95) < TARGET_P95_SECONDS else 1
-
-
-def _create_database() -> None:
-    import psycopg2
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    server = psycopg2.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    server.close()
+    return 0 if percentile(latencies, 95) < TARGET_P95_SECONDS else 1
 
 
 def _prepare(events: int) -> tuple[str, list[str]]:
@@ -136,19 +124,6 @@ def _prepare(events: int) -> tuple[str, list[str]]:
         for n in range(events)
     )
     return token, [str(patient.pk) for patient in patients]
-
-
-def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    # Banners to /dev/null; warnings and errors (stderr) stay on the terminal.
-    return subprocess.Popen(  # noqa: S603 - fixed argv
-        command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _request(
@@ -209,13 +184,8 @@ def _one_event(base: str, token: str, patient_id: str, timeout: float) -> float:
     raise SystemExit(f"no alert {timeout} s after a lab result")
 
 
-def _percentile(values: list[float], percent: int) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
-
-
 def _report(latencies: list[float]) -> None:
-    p95 = _percentile(latencies, 95)
+    p95 = percentile(latencies, 95)
     print(f"event-to-alert latency over {len(latencies)} events (POST lab result -> alert in feed)")
     print(f"  median {statistics.median(latencies) * 1000:7.1f} ms")
     print(f"  p95    {p95 * 1000:7.1f} ms   (target < {TARGET_P95_SECONDS * 1000:.0f} ms: "

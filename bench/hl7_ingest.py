@@ -27,6 +27,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from benchkit import create_database, free_port, percentile, spawn
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nm_hl7_bench"
@@ -57,18 +59,18 @@ def main() -> int:
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    _create_database()
+    create_database(DATABASE_URL)
     messages_count = args.results // RESULTS_PER_MESSAGE
     alert_messages = messages_count // ALERT_EVERY
     ordinary, alerting = _prepare(alert_messages + args.single)
     alerting, one_at_a_time = alerting[:alert_messages], alerting[alert_messages:]
     messages, alert_patient_of = _messages(messages_count, ordinary, alerting)
 
-    port = _free_port()
+    port = free_port()
     processes = [
-        _spawn([sys.executable, "manage.py", "hl7listen", "--host", "127.0.0.1",
+        spawn([sys.executable, "manage.py", "hl7listen", "--host", "127.0.0.1",
                 "--port", str(port), "--workers", "4"], env),
-        _spawn([sys.executable, "-m", "celery", "-A", "natalizumab_monitor", "worker",
+        spawn([sys.executable, "-m", "celery", "-A", "natalizumab_monitor", "worker",
                 "--concurrency", "2", "--loglevel", "WARNING", "--without-gossip",
                 "--without-mingle"], env),
     ]  # fmt: skip
@@ -100,21 +102,8 @@ def main() -> int:
     if singles:
         print(f"message-to-alert, one message at a time after the burst, {len(singles)} messages")
         print(f"  median {statistics.median(singles) * 1000:8.1f} ms")
-        print(f"  p95    {_percentile(singles, 95) * 1000:8.1f} ms")
+        print(f"  p95    {percentile(singles, 95) * 1000:8.1f} ms")
     return 0 if filed == len(messages) * RESULTS_PER_MESSAGE and codes == {"AA"} else 1
-
-
-def _create_database() -> None:
-    import psycopg2
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    server = psycopg2.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    server.close()
 
 
 def _prepare(alerting: int) -> tuple[list[str], list[str]]:
@@ -275,18 +264,6 @@ def _filed_count() -> int:
     return LabResult.objects.filter(source_key__startswith="hl7v2:").count()
 
 
-def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603 - fixed argv
-        command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_for_port(port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -296,11 +273,6 @@ def _wait_for_port(port: int) -> None:
         except OSError:
             time.sleep(0.2)
     raise SystemExit("hl7listen did not start")
-
-
-def _percentile(values: list[float], percent: int) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
 
 
 def _report(
@@ -322,7 +294,7 @@ def _report(
     if latencies:
         print(f"message-to-alert (LIVER-3XULN in the feed), {len(latencies)} of {alerting} seen")
         print(f"  median {statistics.median(latencies) * 1000:8.1f} ms")
-        print(f"  p95    {_percentile(latencies, 95) * 1000:8.1f} ms")
+        print(f"  p95    {percentile(latencies, 95) * 1000:8.1f} ms")
         print(f"  max    {max(latencies) * 1000:8.1f} ms")
     else:
         print("message-to-alert: no alert seen")

@@ -19,13 +19,14 @@ import csv
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from benchkit import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
@@ -63,7 +64,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     work = Path(tempfile.mkdtemp(prefix="loadtest-"))
     _prepare(password, work)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(  # noqa: S603 - fixed argv
         [sys.executable, "-m", "gunicorn", "natalizumab_monitor.wsgi:application",
          "--bind", f"127.0.0.1:{port}", "--workers", str(args.gunicorn_workers),
@@ -114,12 +115,6 @@ def _prepare(password: str, work: Path) -> None:
     (work / "tokens.txt").write_text("\n".join(tokens))
     ids = Patient.objects.order_by("?").values_list("pk", flat=True)[:2000]
     (work / "patients.txt").write_text("\n".join(str(pk) for pk in ids))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(base: str) -> None:

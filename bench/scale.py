@@ -34,6 +34,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from benchkit import create_database, percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
     "BENCH_SCALE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nat_scale_bench"
@@ -67,7 +69,7 @@ def main() -> int:
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    _create_database()
+    create_database(DATABASE_URL)
     import django
 
     django.setup()
@@ -133,7 +135,7 @@ class Figures:
                 (
                     "event to alert (1 worker)",
                     f"p50 {statistics.median(self.events) * 1000:.0f} ms, "
-                    f"p95 {_percentile(self.events, 95) * 1000:.0f} ms "
+                    f"p95 {percentile(self.events, 95) * 1000:.0f} ms "
                     f"over {len(self.events)} events",
                 )
             )
@@ -144,19 +146,6 @@ class Figures:
         for name, value in rows:
             print(f"  {name:<{width}}  {value}")
         sys.stdout.flush()
-
-
-def _create_database() -> None:
-    import psycopg2
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    server = psycopg2.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    server.close()
 
 
 def _fill_to(size: int) -> tuple[int, float]:
@@ -314,11 +303,6 @@ def _timed(work: Callable[[], Any]) -> float:
     began = time.monotonic()
     work()
     return time.monotonic() - began
-
-
-def _percentile(values: list[float], percent: int) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
 
 
 if __name__ == "__main__":
