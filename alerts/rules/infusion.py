@@ -314,10 +314,13 @@ def _overdue_dose(
     last = given[-1] if given else None
     last_on = local_date(snapshot, last.started_at) if last and last.started_at else None
     due_on = last_on + timedelta(days=interval) if last_on else start
-    days_late = (today - due_on).days
-    if days_late <= config.interval_overdue_after_days:
+    # Overdue once more than `interval_overdue_after_days` past due: from this day on.
+    overdue_on = due_on + timedelta(days=config.interval_overdue_after_days + 1)
+    if today < overdue_on:
         return None
     since = f"{interval} days after {date_text(last_on)}" if last_on else "start of treatment"
+    # The message and evidence name dates, never a count of days that grows each day: the
+    # finding stands unchanged until a dose is given (the nightly job need not revisit it).
     return make_finding(
         patient_id=snapshot.id,
         config=config,
@@ -326,16 +329,17 @@ def _overdue_dose(
         severity="warning",
         action="remind",
         message=(
-            f"Infusion overdue: due {date_text(due_on)} ({since}), now {days_late} days late "
-            f"(overdue after {config.interval_overdue_after_days} days)"
+            f"Infusion overdue: due {date_text(due_on)} ({since}), overdue since "
+            f"{date_text(overdue_on)} (more than {config.interval_overdue_after_days} days "
+            "past due)"
         ),
         evidence={
             "due_on": due_on,
+            "overdue_on": overdue_on,
             "last_given_on": last_on,
             "last_infusion_id": last.id if last else None,
             "interval_days": interval,
             "schedule_weeks": snapshot.schedule_weeks,
-            "days_late": days_late,
             "overdue_after_days": config.interval_overdue_after_days,
         },
         source=sources.LABEL,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from ._common import add_months, as_of, clinic_today, course_open, latest, local_date
 from .config import RuleConfig, preparation_expires_at
@@ -36,11 +37,11 @@ def next_change(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) ->
     today = clinic_today(snapshot, now)
     days = [
         *_records_becoming_evidence_on(snapshot, today),
-        *_birthdays(known, today),
+        *_birthdays(known, today, config),
         *_course_days(known, today, config),
         *_episode_ends(known),
         *_relapse_window_ends(known, config),
-        *_pml_exposure_months(known, today),
+        *_pml_exposure_months(known, today, config),
     ]
     moments = [
         *_records_becoming_evidence_at(snapshot, now),
@@ -85,11 +86,19 @@ def _birthday(birth_date: date, year: int) -> date:
         return date(year, 3, 1)
 
 
-def _birthdays(snapshot: PatientSnapshot, today: date) -> Iterator[date]:
-    """POP-PEDIATRIC and POP-ELDERLY follow the age: on the birthday and the day after."""
+def _birthdays(snapshot: PatientSnapshot, today: date, config: RuleConfig) -> Iterator[date]:
+    """The birthdays that change a population rule (the others change nothing).
+
+    POP-PEDIATRIC names the age until the adult birthday, which ends it; POP-ELDERLY begins
+    the day after the elderly birthday and names the age on every birthday after it.
+    """
     for year in (today.year, today.year + 1):
         birthday = _birthday(snapshot.birth_date, year)
-        yield from (birthday, birthday + _ONE_DAY)
+        age = year - snapshot.birth_date.year  # the age reached on that birthday
+        if age <= config.adult_age or age > config.elderly_age:
+            yield birthday
+        if age == config.elderly_age:
+            yield birthday + _ONE_DAY
 
 
 def _course_days(snapshot: PatientSnapshot, today: date, config: RuleConfig) -> Iterator[date]:
@@ -100,61 +109,63 @@ def _course_days(snapshot: PatientSnapshot, today: date, config: RuleConfig) -> 
     grace = timedelta(days=config.reminder_grace_days)
     # Baselines and the first dose count from the start; nothing periodic is due before it.
     yield from (start, start + grace)
-    for last_on, interval in _periodic_anchors(snapshot, config):
+    for last_on, interval in _periodic_anchors(snapshot, start, config):
         for due_on in (max(last_on, start) + interval, max(last_on + interval, start)):
             yield from (due_on, due_on + grace)
     if snapshot.treatment_status == "active":
-        yield from _dose_overdue_days(snapshot, today, config)
+        yield _dose_overdue_day(snapshot, config)
 
 
 def _periodic_anchors(
-    snapshot: PatientSnapshot, config: RuleConfig
+    snapshot: PatientSnapshot, start: date, config: RuleConfig
 ) -> Iterator[tuple[date, timedelta]]:
-    """(latest record's day, interval) of every periodic reminder that has a latest record."""
+    """(latest record's day, or the start when there is none; interval) of every periodic
+    reminder (see reminders.py: a reminder with no record is due an interval after the start)."""
 
-    def both_analytes(first: str, second: str) -> date | None:
+    def both_analytes(first: str, second: str) -> date:
         results = [latest_result(snapshot, first), latest_result(snapshot, second)]
         if not all(results):
-            return None
+            return start
         return min(local_date(snapshot, result.collected_at) for result in results if result)
 
     def days(count: int) -> timedelta:
         return timedelta(days=count)
 
-    liver = both_analytes("ALT", "AST")
-    if liver:
-        yield liver, days(config.liver_interval_days)
-    thyroid = both_analytes("TSH", "FT4")
-    if thyroid and config.thyroid_due_enabled:
-        yield thyroid, days(config.thyroid_interval_days)
+    # LIVER-DUE without both analytes is a baseline: due at the start (see _course_days).
+    yield both_analytes("ALT", "AST"), days(config.liver_interval_days)
+    if config.thyroid_due_enabled:
+        yield both_analytes("TSH", "FT4"), days(config.thyroid_interval_days)
     ada = latest(
         (test for test in snapshot.antibody_tests if test.target == "natalizumab"),
         key=lambda test: test.collected_at,
     )
-    if ada and config.ada_due_enabled:
-        yield local_date(snapshot, ada.collected_at), days(config.ada_interval_days)
+    if config.ada_due_enabled:
+        yield (
+            local_date(snapshot, ada.collected_at) if ada else start,
+            days(config.ada_interval_days),
+        )
     jcv = latest_jcv_test(snapshot)
-    if jcv:
+    # JCV-DUE: a baseline while there is no result; stops once positive with a high index.
+    if jcv and not (jcv.result == "positive" and _high_index(jcv.index, config)):
         yield local_date(snapshot, jcv.collected_at), days(config.jcv_interval_days)
     mri = latest(snapshot.mri_studies, key=lambda mri: mri.performed_on)
-    if mri:
-        yield mri.performed_on, days(config.mri_interval_days)
-        yield mri.performed_on, days(config.mri_pml_surveillance_days)
+    mri_on = mri.performed_on if mri else start
+    yield mri_on, days(config.mri_interval_days)
+    # MRI-PML-SURVEILLANCE only at high PML risk (which, once reachable, has its moments).
+    if _pml_risk_can_be_high(snapshot, config):
+        yield mri_on, days(config.mri_pml_surveillance_days)
     edss = latest(snapshot.edss, key=lambda edss: edss.assessed_on)
-    if edss:
-        yield edss.assessed_on, days(config.edss_interval_days)
+    yield edss.assessed_on if edss else start, days(config.edss_interval_days)
     reauthorized = latest(
         (d for d in snapshot.decisions if d.action == "reauthorize"),
         key=lambda d: d.decided_at,
     )
-    if reauthorized:
-        yield local_date(snapshot, reauthorized.decided_at), days(config.rems_interval_days)
+    reauthorized_on = local_date(snapshot, reauthorized.decided_at) if reauthorized else start
+    yield reauthorized_on, days(config.rems_interval_days)
 
 
-def _dose_overdue_days(
-    snapshot: PatientSnapshot, today: date, config: RuleConfig
-) -> Iterator[date]:
-    """INF-INTERVAL: overdue the day after the allowed delay, then one day later every day."""
+def _dose_overdue_day(snapshot: PatientSnapshot, config: RuleConfig) -> date:
+    """INF-INTERVAL: overdue the day after the allowed delay (then unchanged: it names dates)."""
     start = snapshot.treatment_start
     assert start is not None
     given = given_infusions(snapshot)
@@ -164,10 +175,7 @@ def _dose_overdue_days(
         due_on = local_date(snapshot, last.started_at) + interval
     else:
         due_on = start
-    overdue_from = due_on + timedelta(days=config.interval_overdue_after_days + 1)
-    yield overdue_from
-    if today >= overdue_from:
-        yield today + _ONE_DAY  # the message counts the days late
+    return due_on + timedelta(days=config.interval_overdue_after_days + 1)
 
 
 def _episode_ends(snapshot: PatientSnapshot) -> Iterator[date]:
@@ -185,11 +193,28 @@ def _relapse_window_ends(snapshot: PatientSnapshot, config: RuleConfig) -> Itera
     return (relapse.onset_on + window for relapse in snapshot.relapses)
 
 
-def _pml_exposure_months(snapshot: PatientSnapshot, today: date) -> Iterable[date]:
-    """The months of treatment count in the PML risk once anti-JCV is positive."""
-    start = snapshot.treatment_start
+def _high_index(index: Decimal | None, config: RuleConfig) -> bool:
+    return index is not None and index > config.jcv_index_high
+
+
+def _pml_risk_can_be_high(snapshot: PatientSnapshot, config: RuleConfig) -> bool:
+    """Anti-JCV positive with prior immunosuppressants or a high index: high risk after the
+    months of treatment the rule names (see pml.pml_risk); otherwise never, however long."""
     jcv = latest_jcv_test(snapshot)
-    if start is None or jcv is None or jcv.result != "positive":
+    return (
+        jcv is not None
+        and jcv.result == "positive"
+        and (snapshot.prior_immunosuppressants or _high_index(jcv.index, config))
+    )
+
+
+def _pml_exposure_months(
+    snapshot: PatientSnapshot, today: date, config: RuleConfig
+) -> Iterable[date]:
+    """The months of treatment count in a PML risk that is or can become high (PML-RISK
+    names them; MRI-PML-SURVEILLANCE names the stratum); in no other finding."""
+    start = snapshot.treatment_start
+    if start is None or not _pml_risk_can_be_high(snapshot, config):
         return ()
     # Month k+1 begins the day after k whole months from the start.
     months = months_on_treatment(start, today)

@@ -235,7 +235,16 @@ def test_a_dose_more_than_7_days_past_due_is_overdue() -> None:
     finding = only("INF-INTERVAL", _last_dose(28 + 8))
     assert (finding.severity, finding.action) == ("warning", "remind")
     assert finding.dedup_key == f"{PATIENT_ID}:INF-INTERVAL:{on(-8).isoformat()}"
-    assert f"due {date_text(on(-8))}" in finding.message and "8 days late" in finding.message
+    assert f"due {date_text(on(-8))}" in finding.message
+    assert f"overdue since {date_text(on(0))}" in finding.message
+
+
+def test_the_overdue_dose_says_the_same_each_day_until_it_is_given() -> None:
+    # Dates, not a count of days late: the alert is not rewritten every night.
+    patient = _last_dose(40)
+    assert only("INF-INTERVAL", patient, now=NOW + timedelta(days=3)) == only(
+        "INF-INTERVAL", patient
+    )
 
 
 def test_the_overdue_dose_keeps_its_key_as_days_pass() -> None:

@@ -82,11 +82,13 @@ def test_the_next_dose_falls_overdue_the_day_after_the_allowed_delay() -> None:
     assert "INF-INTERVAL" in rules
 
 
-def test_an_overdue_dose_is_evaluated_again_each_day_for_its_count_of_days_late() -> None:
+def test_an_overdue_dose_is_not_evaluated_again_each_day() -> None:
     patient = quiet_patient(
         infusions=(quiet_patient().infusions[0],)  # the last dose 48 days ago
     )
-    assert next_change(patient, NOW, DOCUMENT) == midnight(1)
+    assert [f.rule for f in evaluate(patient, NOW, DOCUMENT)].count("INF-INTERVAL") == 1
+    moment = next_change(patient, NOW, DOCUMENT)
+    assert moment is None or moment > midnight(7)
 
 
 def test_a_bag_changes_when_its_warning_begins_then_each_minute_then_at_its_expiry() -> None:
@@ -138,3 +140,24 @@ def test_a_result_dated_later_becomes_evidence_at_its_time() -> None:
     patient = quiet_patient()
     later = patient.lab_results[0].model_copy(update={"collected_at": at(hours=3), "id": "later"})
     assert next_change(with_records(patient, lab_results=[later]), NOW, DOCUMENT) == at(hours=3)
+
+
+def test_a_birthday_that_changes_no_population_rule_is_no_moment() -> None:
+    forty_in_five_days = NOW.date().replace(year=NOW.year - 40) + timedelta(days=5)
+    moment = next_change(quiet_patient(birth_date=forty_in_five_days), NOW, DOCUMENT)
+    assert moment is None or moment > midnight(6)
+
+
+def test_an_elderly_patient_is_a_year_older_in_the_message_on_the_birthday() -> None:
+    seventy_in_five_days = NOW.date().replace(year=NOW.year - 70) + timedelta(days=5)
+    patient = quiet_patient(birth_date=seventy_in_five_days)
+    assert next_change(patient, NOW, DOCUMENT) == midnight(5)
+    before, after = evaluate(patient, NOW, DOCUMENT), evaluate(patient, midnight(5), DOCUMENT)
+    assert [f.message for f in before] != [f.message for f in after]
+
+
+def test_the_elderly_rule_begins_the_day_after_the_birthday() -> None:
+    sixty_five_in_five_days = NOW.date().replace(year=NOW.year - 65) + timedelta(days=5)
+    patient = quiet_patient(birth_date=sixty_five_in_five_days)
+    assert next_change(patient, NOW, DOCUMENT) == midnight(6)
+    assert [f.rule for f in evaluate(patient, midnight(6), DOCUMENT)] == ["POP-ELDERLY"]
