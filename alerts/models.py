@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from natalizumab_monitor.db import RecordModel
+from network.scoping import NotificationScopedManager, SiteScopedManager
 
 
 class Severity(models.TextChoices):
@@ -71,6 +72,9 @@ class Alert(RecordModel):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
 
+    objects = SiteScopedManager()
+    all_sites = models.Manager()
+
     class Meta:
         ordering = ["feed_seq"]
         indexes = [
@@ -103,6 +107,9 @@ class Notification(RecordModel):
     )
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationScopedManager()
+    all_sites = models.Manager()
 
     class Meta:
         ordering = ["-created_at"]

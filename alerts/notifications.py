@@ -24,6 +24,7 @@ from django.db.models import Q
 from alerts.models import Action, Alert, Notification
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import NEUROLOGIST, NURSE, PHARMACIST
+from network.selectors import works_at
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def notify_critical(alert: Alert) -> list[UUID]:
     recipients = (
         get_user_model()
         .objects.filter(is_active=True, groups__name__in=roles_that_must_act(alert))
+        .filter(works_at(alert.patient.site_id))  # the staff of the patient's site only
         .distinct()
     )
     already = set(Notification.objects.filter(alert=alert).values_list("recipient_id", flat=True))

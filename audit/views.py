@@ -78,7 +78,7 @@ def _shown(value: Any) -> str:
 
 @auditor_required
 def entry(request: HttpRequest, entry_id: int) -> HttpResponse:
-    found = get_object_or_404(AuditEntry, pk=entry_id)
+    found = get_object_or_404(selectors.audit_entries(), pk=entry_id)
     return render(request, "audit/entry.html", {"entry": found, "rows": _side_by_side(found)})
 
 

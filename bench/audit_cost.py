@@ -83,6 +83,7 @@ def _prepare(patient_count: int) -> dict[str, Callable[[], Any]]:
     from alerts.models import Alert, Notification, PendingEvaluation
     from labs.models import LabResult
     from natalizumab_monitor import clock
+    from network.services import site_for_new_record
     from patients.models import Patient
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -97,6 +98,7 @@ def _prepare(patient_count: int) -> dict[str, Callable[[], Any]]:
     now = clock.now()
     patients = Patient.objects.bulk_create(
         Patient(
+            site=site_for_new_record(),
             mrn=f"AUDIT-BENCH-{n:05d}",
             given_name="Bench",
             family_name=f"Patient {n}",

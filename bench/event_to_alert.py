@@ -98,6 +98,7 @@ def _prepare(events: int) -> tuple[str, list[str]]:
 
     from alerts.models import Alert, Notification, PendingEvaluation
     from labs.models import LabResult
+    from network.services import site_for_new_record
     from patients.models import Patient
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -113,6 +114,7 @@ def _prepare(events: int) -> tuple[str, list[str]]:
     # bulk_create sends no signal: the patients queue no evaluations of their own.
     patients = Patient.objects.bulk_create(
         Patient(
+            site=site_for_new_record(),
             mrn=f"BENCH-{n:05d}",
             given_name="Bench",
             family_name=f"Patient {n}",

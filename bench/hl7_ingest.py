@@ -117,6 +117,7 @@ def _prepare(alerting: int) -> tuple[list[str], list[str]]:
     from alerts.models import Alert, Notification, PendingEvaluation
     from interop.models import InboundMessage, LabInboxEntry
     from labs.models import LabResult, LabResultRevision
+    from network.services import site_for_new_record
     from patients.models import Patient
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -133,6 +134,7 @@ def _prepare(alerting: int) -> tuple[list[str], list[str]]:
     # bulk_create sends no signal: the patients queue no evaluations of their own.
     Patient.objects.bulk_create(
         Patient(
+            site=site_for_new_record(),
             mrn=mrn,
             given_name="Bench",
             family_name=mrn,

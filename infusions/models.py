@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from natalizumab_monitor.db import RecordModel
+from network.scoping import ReactionScopedManager, SiteScopedManager
 
 ACCEPTED_DILUENT = "0.9% NaCl"
 
@@ -52,6 +53,9 @@ class DosePreparation(RecordModel):
         blank=True,
     )
     discarded_reason = models.CharField(max_length=200, blank=True)
+
+    objects = SiteScopedManager()
+    all_sites = models.Manager()
 
     class Meta:
         ordering = ["prepared_at"]
@@ -115,6 +119,9 @@ class PreInfusionChecklist(RecordModel):
         "current_infection",
     )
 
+    objects = SiteScopedManager()
+    all_sites = models.Manager()
+
     class Meta:
         ordering = ["asked_at"]
         constraints = [
@@ -177,6 +184,9 @@ class Infusion(RecordModel):
     discharge_reason = models.TextField("reason for discharge before the observation", blank=True)
     cancel_reason = models.TextField("reason for cancelling the visit", blank=True)
 
+    objects = SiteScopedManager()
+    all_sites = models.Manager()
+
     class Meta:
         ordering = ["created_at"]
         indexes = [
@@ -228,6 +238,9 @@ class InfusionReaction(RecordModel):
         null=True,
         blank=True,
     )
+
+    objects = ReactionScopedManager()
+    all_sites = models.Manager()
 
     class Meta:
         ordering = ["onset_at"]

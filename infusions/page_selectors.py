@@ -13,6 +13,7 @@ from alerts.clearance import clearance_for, clearances_for
 from alerts.profile import active_config
 from alerts.rules import Finding, GateResult
 from natalizumab_monitor import clock
+from network.models import Site
 from patients.models import Patient, TreatmentStatus
 
 from .models import (
@@ -68,9 +69,14 @@ def _due_on(patient: Patient) -> date | None:
     return last.astimezone(clock.clinic_zone()).date() + timedelta(weeks=patient.schedule_weeks)
 
 
-def todays_infusion_list(*, today: date | None = None) -> list[TodayRow]:
-    """Patients due today or overdue by at most the overdue window, or with an infusion under
-    way or done today.
+def _at(site: Site | None, path: str = "site") -> Q:
+    """The one site a nurse's or pharmacist's page is about (None: a database of no site)."""
+    return Q() if site is None else Q(**{path: site})
+
+
+def todays_infusion_list(*, site: Site | None, today: date | None = None) -> list[TodayRow]:
+    """The site's patients due today or overdue by at most the overdue window, or with an
+    infusion under way or done today.
 
     Due = the last infusion's start + schedule_weeks x 7 days (the treatment start before
     the first infusion). Discontinued courses are not due; suspended ones show, not cleared.
@@ -113,7 +119,7 @@ def todays_infusion_list(*, today: date | None = None) -> list[TodayRow]:
     todays_visits = Infusion.objects.filter(started_in_window | todays_work)
     candidates = Q(pk__in=todays_visits.values("patient_id")) | Q(pk__in=new_courses.values("pk"))
     patients = list(
-        Patient.objects.filter(candidates)
+        Patient.objects.filter(candidates, _at(site))
         .annotate(last_started_at=last_start, under_way=under_way, done_today=done_today)
         .filter(
             Q(under_way=True)
@@ -206,8 +212,9 @@ class BagRow:
     patient_not_cleared: list[Finding]
 
 
-def bag_board(*, today: date | None = None) -> list[BagRow]:
-    """Today's bags, and older bags still usable or expired today, soonest expiry first.
+def bag_board(*, site: Site | None, today: date | None = None) -> list[BagRow]:
+    """The site's bags of today, and older bags still usable or expired today, soonest
+    expiry first.
 
     A ready bag the rules would refuse (wrong dose or volume), or one of a suspended or
     discontinued course, is marked not usable with the reason.
@@ -217,7 +224,8 @@ def bag_board(*, today: date | None = None) -> list[BagRow]:
         DosePreparation.objects.filter(
             Q(prepared_at__gte=midnight)
             # still usable, or expired today: to be discarded
-            | Q(status=PreparationStatus.READY, expires_at__gte=midnight)
+            | Q(status=PreparationStatus.READY, expires_at__gte=midnight),
+            _at(site, "patient__site"),
         )
     )
 
@@ -251,9 +259,9 @@ def _bag_row(bag: DosePreparation, gate: GateResult | None) -> BagRow:
     return BagRow(bag=bag, not_usable=not_usable, patient_not_cleared=patient_blocks)
 
 
-def bags_needed() -> list[Infusion]:
-    """Planned visits that wait for a bag, once their checklist has cleared and the patient is
-    cleared (CLINICAL_RULES.md: bags are asked for then, so no vial is wasted)."""
+def bags_needed(*, site: Site | None) -> list[Infusion]:
+    """The site's planned visits that wait for a bag, once their checklist has cleared and
+    the patient is cleared (CLINICAL_RULES.md: bags are asked for then, so no vial is wasted)."""
     checklist_cleared = Q(checklist__cleared_at__isnull=False) | Q(
         checklist__authorized=True,
         checklist__new_neurological_symptoms=False,
@@ -264,6 +272,7 @@ def bags_needed() -> list[Infusion]:
     waiting = list(
         Infusion.objects.filter(
             checklist_cleared,
+            _at(site, "patient__site"),
             status=InfusionStatus.PLANNED,
             preparation__isnull=True,
             patient__treatment_status=TreatmentStatus.ACTIVE,
@@ -275,8 +284,10 @@ def bags_needed() -> list[Infusion]:
     return [visit for visit in waiting if gates[str(visit.patient_id)].cleared]
 
 
-def preparation_patients() -> QuerySet[Patient]:
-    """Whom a pharmacist may prepare a bag for: every course not discontinued."""
-    return Patient.objects.exclude(treatment_status=TreatmentStatus.DISCONTINUED).order_by(
-        "family_name", "given_name", "mrn"
+def preparation_patients(*, site: Site | None) -> QuerySet[Patient]:
+    """Whom a pharmacist may prepare a bag for: the site's courses not discontinued."""
+    return (
+        Patient.objects.filter(_at(site))
+        .exclude(treatment_status=TreatmentStatus.DISCONTINUED)
+        .order_by("family_name", "given_name", "mrn")
     )

@@ -16,6 +16,7 @@ from natalizumab_monitor import clock
 from natalizumab_monitor.access import is_htmx, role_required
 from natalizumab_monitor.errors import Conflict, GateRefused
 from natalizumab_monitor.roles import NURSE, PHARMACIST
+from network.selectors import current_site
 from patients.models import Patient
 
 from . import page_selectors, services
@@ -46,7 +47,7 @@ def finding_messages(blocking: Any) -> list[dict[str, str]]:
 
 @role_required(NURSE)
 def today(request: HttpRequest) -> HttpResponse:
-    rows = page_selectors.todays_infusion_list()
+    rows = page_selectors.todays_infusion_list(site=current_site(request))
     return render(request, "infusions/today.html", {"rows": rows, "today": clock.clinic_today()})
 
 
@@ -357,8 +358,8 @@ def bags(request: HttpRequest) -> HttpResponse:
         request,
         "infusions/bags.html",
         {
-            "rows": page_selectors.bag_board(),
-            "bags_needed": page_selectors.bags_needed(),
+            "rows": page_selectors.bag_board(site=current_site(request)),
+            "bags_needed": page_selectors.bags_needed(site=current_site(request)),
             "warn_seconds": config.prep_expiry_warning_minutes * 60,
             "warn_minutes": config.prep_expiry_warning_minutes,
             "room_hours": config.prep_stability_hours_room,
@@ -370,7 +371,7 @@ def bags(request: HttpRequest) -> HttpResponse:
 
 @role_required(PHARMACIST)
 def prepare(request: HttpRequest) -> HttpResponse:
-    patients = page_selectors.preparation_patients()
+    patients = page_selectors.preparation_patients(site=current_site(request))
     initial = {}
     if request.GET.get("patient"):
         initial["patient"] = request.GET["patient"]

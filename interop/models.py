@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from network.scoping import InboxScopedManager
+
 
 class Channel(models.TextChoices):
     MLLP = "mllp", "HL7 v2 over MLLP"
@@ -85,6 +87,10 @@ class LabInboxEntry(models.Model):
     status = models.CharField(
         max_length=8, choices=InboxStatus.choices, default=InboxStatus.WAITING
     )
+    # The site of the one patient the identifiers name (None: no patient known, everyone's).
+    site = models.ForeignKey(
+        "network.Site", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     # The result as the sender described it.
     patient_identifiers = models.CharField(max_length=500, blank=True)
     code = models.CharField(max_length=100, blank=True)
@@ -111,6 +117,9 @@ class LabInboxEntry(models.Model):
     antibody_test = models.ForeignKey(
         "labs.AntibodyTest", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+
+    objects = InboxScopedManager()
+    all_sites = models.Manager()  # noqa: DJ012 - the sender's keys are unique network-wide
 
     class Meta:
         ordering = ["created_at"]

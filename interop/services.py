@@ -75,6 +75,14 @@ def find_patient(identifiers: tuple[str, ...]) -> Patient:
     return patients[0]
 
 
+def site_named(identifiers: tuple[str, ...]) -> int | None:
+    """The site of the one patient, across the network, these identifiers name (or None):
+    an entry waits in that site's inbox, out of other sites' sight."""
+    candidates = [i.strip() for i in identifiers if i.strip()]
+    sites = list(Patient.all_sites.filter(mrn__in=candidates).values_list("site_id", flat=True))
+    return sites[0] if len(sites) == 1 else None
+
+
 def test_of(incoming: IncomingResult) -> str:
     test = incoming.test or mapping.test_for(incoming.code, incoming.code_system)
     if test is None:
@@ -250,7 +258,7 @@ def _file_result(incoming: IncomingResult, message: InboundMessage | None) -> Ou
     existing = filed_under(incoming.result_key)
     if existing is not None:
         return _update_filed(existing, incoming, message)
-    waiting = LabInboxEntry.objects.filter(result_key=incoming.result_key).first()
+    waiting = LabInboxEntry.all_sites.filter(result_key=incoming.result_key).first()
     if waiting is not None:
         return _update_waiting(waiting, incoming)
     if incoming.status == ResultStatus.CANCELLED:
@@ -344,6 +352,7 @@ def queue(
     """Put a result in the lab inbox, once per key."""
     entry = LabInboxEntry(
         message=message,
+        site_id=site_named(incoming.patient_identifiers),
         created_at=clock.now(),
         result_key=incoming.result_key,
         reason=reason,
@@ -359,7 +368,7 @@ def queue(
 
 
 def _still_waiting(key: str) -> bool:
-    return LabInboxEntry.objects.filter(result_key=key, status=InboxStatus.WAITING).exists()
+    return LabInboxEntry.all_sites.filter(result_key=key, status=InboxStatus.WAITING).exists()
 
 
 def _messages(error: ValidationError) -> str:
@@ -572,7 +581,7 @@ def patient_known(identifiers: tuple[str, ...]) -> object | None:
 
 def why_queued(incoming: IncomingResult) -> str:
     """In words, why this result would wait in the inbox (for a preview)."""
-    entry = LabInboxEntry.objects.filter(result_key=incoming.result_key).first()
+    entry = LabInboxEntry.all_sites.filter(result_key=incoming.result_key).first()
     if entry is not None:
         return entry.detail or entry.get_reason_display()
     try:

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from natalizumab_monitor.db import RecordModel
+from network.scoping import SiteScopedManager
 
 
 class Analyte(models.TextChoices):
@@ -43,8 +44,9 @@ UCUM_UNITS = {
 }
 
 
-class StandingRecords(models.Manager):
-    """Results in force: a result the laboratory withdrew is kept, but no longer counts."""
+class StandingRecords(SiteScopedManager):
+    """Results in force, of the caller's sites: a result the laboratory withdrew is kept,
+    but no longer counts."""
 
     def get_queryset(self) -> models.QuerySet:
         return super().get_queryset().filter(withdrawn_at__isnull=True)
@@ -79,7 +81,7 @@ class LabResult(RecordModel):
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     objects = StandingRecords()
-    every_result = models.Manager()
+    every_result = models.Manager()  # withdrawn too, every site: the sender's keys
 
     class Meta:
         ordering = ["collected_at"]
@@ -132,7 +134,7 @@ class AntibodyTest(RecordModel):
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     objects = StandingRecords()
-    every_result = models.Manager()
+    every_result = models.Manager()  # withdrawn too, every site: the sender's keys
 
     class Meta:
         ordering = ["collected_at"]
@@ -192,6 +194,9 @@ class MriStudy(RecordModel):
     gd_enhancing_lesions = models.PositiveIntegerField("Gd-enhancing (T1) lesions")
     new_or_enlarging_t2_lesions = models.PositiveIntegerField("new or enlarging T2 lesions")
     pml_suspected = models.BooleanField("read as possible PML", default=False)
+
+    objects = SiteScopedManager()
+    all_sites = models.Manager()
 
     class Meta:
         ordering = ["performed_on"]

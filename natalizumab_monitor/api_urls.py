@@ -9,6 +9,7 @@ from infusions.api import InfusionViewSet, PreparationViewSet
 from interop.api import Hl7ViewSet, LabInboxViewSet
 from labs.api import AntibodyTestViewSet, LabResultViewSet, MriStudyViewSet
 from natalizumab_monitor.tokens import LogoutView
+from network.api import SiteViewSet
 from patients.api import (
     EdssViewSet,
     InfectionViewSet,
@@ -37,6 +38,7 @@ router.register(
 )
 router.register("hl7", Hl7ViewSet, basename="hl7")
 router.register("lab-inbox", LabInboxViewSet, basename="lab-inbox")
+router.register("sites", SiteViewSet, basename="site")
 
 urlpatterns = [
     path("auth/logout/", LogoutView.as_view(), name="api-logout"),

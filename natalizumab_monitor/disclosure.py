@@ -25,6 +25,7 @@ PSEUDONYMOUS_ROLES = frozenset({API_CLIENT})
 # What a pseudonymous caller sees of a patient: ids and status, nothing that names them.
 PSEUDONYMOUS_PATIENT_FIELDS = (
     "id",
+    "site",  # which centre: where a pager routes the alert
     "indication",
     "schedule_weeks",
     "treatment_status",

@@ -20,6 +20,7 @@ env = environ.Env(
     ALLOWED_HOSTS=(list, ["localhost", "127.0.0.1", "[::1]"]),
     CSRF_TRUSTED_ORIGINS=(list, []),
     CLINIC_TIME_ZONE=(str, "Europe/London"),
+    CLINIC_NAME=(str, "Infusion centre"),
     RULE_PROFILE=(str, "document"),
     CELERY_TASK_ALWAYS_EAGER=(bool, False),
 )
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "alerts",
     "audit",
     "interop",
+    "network",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "network.middleware.SiteScopeMiddleware",
     "audit.middleware.AuditMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "natalizumab_monitor.security.SessionLimitsMiddleware",
@@ -89,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "alerts.context_processors.notifications",
+                "network.context_processors.sites",
             ],
         },
     },
@@ -214,6 +218,8 @@ USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"  # stored and processed in UTC
 CLINIC_TIME_ZONE = env("CLINIC_TIME_ZONE")  # shown to clinicians
+# The site of a one-site installation (network/): made with the first patient.
+CLINIC_NAME = env("CLINIC_NAME")
 
 # Laboratory interface: the MLLP listener's port, and (if set) the only assigning authority
 # whose PID-3 medical record numbers name our patients.

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("interop.urls")),
     path("", include("interop.fhir.urls")),
+    path("", include("network.urls")),
     path("api/v1/", include("natalizumab_monitor.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script for the CSP.

@@ -29,6 +29,7 @@ from natalizumab_monitor.api import (
     require_version,
     with_etag,
 )
+from network.api import CallerSiteField, site_of_new_patient
 
 from . import selectors, services
 from .filters import EdssFilter, InfectionFilter, MedicationFilter, PatientFilter, RelapseFilter
@@ -92,6 +93,7 @@ class PatientSerializer(serializers.ModelSerializer):
         model = Patient
         fields = [
             "id",
+            "site",
             "mrn",
             "given_name",
             "family_name",
@@ -120,6 +122,11 @@ class PatientInputSerializer(FixedFieldsMixin, serializers.Serializer):
         "treatment_status": "Changes only through a decision (POST /patients/{id}/decisions/)."
     }
 
+    site = CallerSiteField(
+        required=False,
+        help_text="The patient's site: one of yours. On create it defaults to your only site, "
+        "and is required when you work at several.",
+    )
     mrn = TextField(max_length=32, help_text="Medical record number, unique.")
     given_name = TextField(max_length=100)
     family_name = TextField(max_length=100)
@@ -223,7 +230,9 @@ class PatientViewSet(ApiViewSet):
         return with_etag(Response(data), patient.version)
 
     def create(self, request: Request) -> Response:
-        patient = services.create_patient(**self.read_input(PatientInputSerializer))
+        data = self.read_input(PatientInputSerializer)
+        data["site"] = site_of_new_patient(data.get("site"))
+        patient = services.create_patient(**data)
         return self._respond(patient, status=201)
 
     def partial_update(self, request: Request, pk: str) -> Response:

@@ -8,10 +8,11 @@ from .models import EdssAssessment, Infection, Medication, Patient, Relapse, Tre
 class PatientFilter(django_filters.FilterSet):
     mrn = django_filters.CharFilter(help_text="The patient with this MRN.")
     treatment_status = django_filters.ChoiceFilter(choices=TreatmentStatus.choices)
+    site = django_filters.NumberFilter(field_name="site_id", help_text="Only this site's patients.")
 
     class Meta:
         model = Patient
-        fields = ["mrn", "treatment_status"]
+        fields = ["mrn", "treatment_status", "site"]
 
 
 class PatientRecordFilter(django_filters.FilterSet):

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from natalizumab_monitor.db import RecordModel
+from network.scoping import PatientScopedManager, SiteScopedManager
 
 EDSS_STEPS = [Decimal(n) / 2 for n in range(21)]  # 0.0, 0.5, ... 10.0
 
@@ -30,6 +31,7 @@ class TreatmentStatus(models.TextChoices):
 
 
 class Patient(RecordModel):
+    site = models.ForeignKey("network.Site", on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField("MRN", max_length=32, unique=True)
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
@@ -46,6 +48,9 @@ class Patient(RecordModel):
     prior_immunosuppressants = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=1)  # optimistic concurrency
 
+    objects = PatientScopedManager()  # the caller's sites only (network/scoping.py)
+    all_sites = models.Manager()  # the whole network: uniqueness, background work
+
     class Meta:
         ordering = ["family_name", "given_name", "mrn"]
         constraints = [
@@ -61,6 +66,13 @@ class Patient(RecordModel):
 
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.site_id is None:  # the one site of a one-site installation
+            from network.services import site_for_new_record
+
+            self.site = site_for_new_record()
+        super().save(*args, **kwargs)
 
 
 class MedicationCategory(models.TextChoices):
@@ -79,6 +91,9 @@ class Medication(RecordModel):
     category = models.CharField(max_length=20, choices=MedicationCategory.choices)
     started_on = models.DateField()
     stopped_on = models.DateField(null=True, blank=True)
+
+    objects = SiteScopedManager()
+    all_sites = models.Manager()
 
     class Meta:
         ordering = ["-started_on"]
@@ -101,6 +116,9 @@ class Infection(RecordModel):
     onset_on = models.DateField()
     resolved_on = models.DateField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
+
+    objects = SiteScopedManager()
+    all_sites = models.Manager()
 
     class Meta:
         ordering = ["-onset_on"]
@@ -127,6 +145,9 @@ class ClinicalEvent(RecordModel):
     resolved_on = models.DateField(null=True, blank=True)
     note = models.TextField(blank=True)
 
+    objects = SiteScopedManager()
+    all_sites = models.Manager()
+
     class Meta:
         ordering = ["-observed_on"]
         constraints = [
@@ -144,6 +165,9 @@ class EdssAssessment(RecordModel):
     score = models.DecimalField(max_digits=3, decimal_places=1)
     assessed_on = models.DateField()
 
+    objects = SiteScopedManager()
+    all_sites = models.Manager()
+
     class Meta:
         ordering = ["assessed_on"]
         verbose_name = "EDSS assessment"
@@ -157,6 +181,9 @@ class EdssAssessment(RecordModel):
 class Relapse(RecordModel):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="relapses")
     onset_on = models.DateField()
+
+    objects = SiteScopedManager()
+    all_sites = models.Manager()
 
     class Meta:
         ordering = ["-onset_on"]
@@ -184,6 +211,9 @@ class TreatmentDecision(RecordModel):
     decided_at = models.DateTimeField()
     # An override covers one infusion: the start of that infusion consumes it.
     consumed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SiteScopedManager()
+    all_sites = models.Manager()
 
     class Meta:
         ordering = ["decided_at"]

@@ -17,6 +17,7 @@ from natalizumab_monitor.services import (
     check_record_date,
     lock_current_version,
 )
+from network.models import Site
 
 from .models import (
     EDSS_STEPS,
@@ -35,6 +36,7 @@ from .models import (
 
 # The rule ids of CLINICAL_RULES.md, which an override or a confirmation names.
 PATIENT_FIELDS = (
+    "site",
     "mrn",
     "given_name",
     "family_name",
@@ -75,7 +77,8 @@ def _validate_patient(patient: Patient) -> None:
     if patient.treatment_start is not None:
         check_record_date(problems, "treatment_start", patient.treatment_start, patient.birth_date)
     if "mrn" not in problems:
-        taken = Patient.objects.filter(mrn=patient.mrn).exclude(pk=patient.pk).exists()
+        # Across the network, not only the caller's sites.
+        taken = Patient.all_sites.filter(mrn=patient.mrn).exclude(pk=patient.pk).exists()
         if taken:
             problems.add("mrn", MRN_TAKEN)
     problems.raise_if_any()
@@ -87,7 +90,7 @@ def _save_patient(patient: Patient) -> None:
             patient.save()
     except IntegrityError:
         # Two clinicians registering the same MRN at once: the second one loses.
-        if Patient.objects.filter(mrn=patient.mrn).exclude(pk=patient.pk).exists():
+        if Patient.all_sites.filter(mrn=patient.mrn).exclude(pk=patient.pk).exists():
             problems = Problems()
             problems.add("mrn", MRN_TAKEN)
             problems.raise_if_any()
@@ -97,6 +100,7 @@ def _save_patient(patient: Patient) -> None:
 @transaction.atomic
 def create_patient(
     *,
+    site: Site | None = None,
     mrn: str,
     given_name: str,
     family_name: str,
@@ -110,6 +114,7 @@ def create_patient(
     prior_immunosuppressants: bool = False,
 ) -> Patient:
     patient = Patient(
+        site=site,  # None: the installation's one site (Patient.save)
         mrn=mrn.strip(),
         given_name=given_name.strip(),
         family_name=family_name.strip(),

@@ -7,6 +7,8 @@ from typing import Any
 from infusions.models import ACCEPTED_DILUENT, DosePreparation, Infusion, PreInfusionChecklist
 from labs.models import LabResult
 from natalizumab_monitor import clock
+from network.models import Site
+from network.services import site_for_new_record
 from patients.models import Patient
 
 
@@ -23,6 +25,8 @@ def make_patient(**fields: Any) -> Patient:
         "schedule_weeks": 4,
     }
     values.update(fields)
+    if "site" not in values:  # the first site (the demo's first, when it is loaded)
+        values["site"] = Site.objects.order_by("pk").first() or site_for_new_record()
     return Patient.objects.create(**values)
 
 

@@ -25,6 +25,7 @@ from infusions.models import (
 from labs.models import AntibodyTest, LabResult, MriStudy
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import NEUROLOGIST, NURSE, PHARMACIST
+from network.services import site_for_new_record
 from patients.models import (
     EdssAssessment,
     Infection,
@@ -42,6 +43,7 @@ pytestmark = pytest.mark.django_db
 def patients(n: int, offset: int = 0, **fields: Any) -> list[Patient]:
     return Patient.objects.bulk_create(
         Patient(
+            site=site_for_new_record(),
             mrn=f"Q-{offset + i:05d}",
             given_name="Q",
             family_name=f"Patient {offset + i:05d}",

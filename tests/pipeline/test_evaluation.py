@@ -16,6 +16,7 @@ from alerts.models import Alert, AlertStatus, Notification, PendingEvaluation
 from alerts.services import resolve_alert
 from alerts.signals import EvaluateOnCommit
 from natalizumab_monitor import clock
+from network.services import site_for_new_record
 from patients.models import Patient, TreatmentDecision
 from tests.factories import make_patient
 
@@ -168,7 +169,9 @@ def test_a_rolled_back_savepoint_does_not_swallow_the_next_writes_evaluation(
     django_capture_on_commit_callbacks: Callable,
 ) -> None:
     # bulk_create sends no signal: no evaluation is queued yet in the test's transaction.
-    [patient] = Patient.objects.bulk_create([Patient(mrn="SP-1", **PATIENT_FIELDS)])
+    [patient] = Patient.objects.bulk_create(
+        [Patient(site=site_for_new_record(), mrn="SP-1", **PATIENT_FIELDS)]
+    )
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         try:
             with transaction.atomic():

@@ -26,10 +26,18 @@ from infusions.models import (
 from labs.models import AntibodyTest, LabResult, MriStudy
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import NEUROLOGIST, NURSE, PHARMACIST
+from network.models import Site
+from network.services import create_site
 from patients.models import EdssAssessment, Patient, Relapse, TreatmentDecision
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - embedded demo only, printed by `make run`
 DEMO_USERS = {"nurse": NURSE, "pharmacist": PHARMACIST, "neurologist": NEUROLOGIST}
+# Two infusion centres; the demo users work at both (the header's switcher).
+DEMO_SITES = (
+    ("LDN", "London infusion centre", "Europe/London"),
+    ("AMS", "Amsterdam infusion centre", "Europe/Amsterdam"),
+)
+SECOND_SITE_PATIENTS = {"DEMO-0006"}
 
 # analyte: (unit, reference low, reference high, usual value)
 NORMAL_LABS = {
@@ -129,12 +137,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         staff = self._users()
+        sites = self._sites(staff)
         created = 0
         for demo in DEMO_PATIENTS:
             with transaction.atomic():
                 if Patient.objects.filter(mrn=demo.mrn).exists():
                     continue
-                self._load(demo, staff)
+                self._load(demo, staff, sites[1] if demo.mrn in SECOND_SITE_PATIENTS else sites[0])
                 created += 1
         self.stdout.write(f"Demo data: {created} patients loaded, {len(DEMO_PATIENTS)} in all.")
         if created:
@@ -154,11 +163,22 @@ class Command(BaseCommand):
             staff[role] = user
         return staff
 
-    def _load(self, demo: DemoPatient, staff: dict[str, Any]) -> None:
+    def _sites(self, staff: dict[str, Any]) -> list[Site]:
+        sites = []
+        for code, name, zone in DEMO_SITES:
+            site = Site.objects.filter(code=code).first()
+            if site is None:
+                site = create_site(code=code, name=name, time_zone=zone)
+            site.staff.add(*staff.values())
+            sites.append(site)
+        return sites
+
+    def _load(self, demo: DemoPatient, staff: dict[str, Any], site: Site) -> None:
         now = clock.now()
         today = clock.clinic_today()
         start = today - timedelta(days=demo.days_on_treatment)
         patient = Patient.objects.create(
+            site=site,
             mrn=demo.mrn,
             given_name=demo.given_name,
             family_name=demo.family_name,

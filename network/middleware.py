@@ -1,0 +1,50 @@
+"""Each request reads as its caller: the caller's sites, and the time zone of the site at hand."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from natalizumab_monitor import clock
+
+from . import scoping, selectors
+
+
+class SiteScopeMiddleware:
+    """Sets the caller for the request's reads (after authentication).
+
+    The caller is looked up when a read first needs it, so a token the API authenticates
+    later (in the view) counts too. A streamed response reads as the same caller.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        resolver = _CallerSites(request)
+        with scoping.caller_sees(resolver), clock.zone_of(lambda: _zone(request)):
+            response = self.get_response(request)
+        if response.streaming:
+            response.streaming_content = scoping.scoped_stream(resolver, response.streaming_content)
+        return response
+
+
+class _CallerSites:
+    """The request's user's sites, looked up once per user (the API signs in late)."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self.user_pk: object = object()
+        self.sites: frozenset[int] | None = frozenset()
+
+    def __call__(self) -> frozenset[int] | None:
+        user = getattr(self.request, "user", None)
+        if user is None or not user.is_authenticated:
+            return frozenset()
+        if user.pk != self.user_pk:
+            self.user_pk, self.sites = user.pk, scoping.sites_of(user)
+        return self.sites
+
+
+def _zone(request: HttpRequest):  # noqa: ANN202 - a ZoneInfo or None
+    site = selectors.current_site(request)
+    return None if site is None else site.zone

@@ -1,0 +1,57 @@
+"""The reads about sites: which ones a user works at, and the one a page is about."""
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+
+from . import scoping
+from .models import Site
+
+SESSION_KEY = "site"
+
+
+def sites_for(user: Any) -> QuerySet[Site]:
+    """The sites the user works at (every site for a user who sees them all)."""
+    sites = scoping.sites_of(user)
+    every = Site.objects.order_by("code")
+    return every if sites is None else every.filter(pk__in=sites)
+
+
+def current_site(request: HttpRequest) -> Site | None:
+    """The site the user's pages are about: chosen in the switcher, else their first.
+
+    Cached on the request; None only when the database has no site yet.
+    """
+    if hasattr(request, "_current_site"):
+        return request._current_site  # type: ignore[attr-defined]
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    mine = list(sites_for(user))
+    chosen = getattr(request, "session", {}).get(SESSION_KEY)
+    first = min(mine, key=lambda site: site.pk) if mine else None  # the earliest opened
+    site = next((s for s in mine if s.pk == chosen), first)
+    request._current_site = site  # type: ignore[attr-defined]
+    return site
+
+
+def site_get(site_id: object) -> Site:
+    return Site.objects.get(pk=site_id)
+
+
+def default_site_id() -> int | None:
+    """The site a record goes to when none is named: the only one (None when several)."""
+    ids = list(Site.objects.values_list("id", flat=True)[:2])
+    return ids[0] if len(ids) == 1 else None
+
+
+def works_at(site_id: int) -> Q:
+    """Users who work at the site (a filter on users); with one site, everyone does."""
+    if not several_sites():
+        return Q()
+    return Q(sites=site_id)
+
+
+def several_sites() -> bool:
+    return Site.objects.count() > 1
