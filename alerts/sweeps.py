@@ -31,6 +31,7 @@ from alerts.models import (
     SweepRun,
 )
 from alerts.rules import RuleConfig
+from alerts.snapshots import cyclic_gc_paused
 from natalizumab_monitor import clock
 from patients.models import Patient
 
@@ -91,7 +92,8 @@ def evaluate_batch(run_id: str, number: int) -> dict[str, Any]:
     )
     failed = 0
     try:
-        evaluation.evaluate_patients(patient_ids)
+        with cyclic_gc_paused():
+            evaluation.evaluate_patients(patient_ids)
     except Exception:
         # One bad record must not stop the sweep: the batch again, one patient at a time.
         logger.exception("Sweep batch %s of run %s failed; one by one", number, run_id)

@@ -21,9 +21,8 @@ from ._common import add_months, as_of, clinic_today, course_open, latest, local
 from .config import RuleConfig, preparation_expires_at
 from .engine import utc_now_argument
 from .infusion import given_infusions
-from .labs import latest_result
 from .pml import latest_jcv_test, months_on_treatment
-from .snapshot import PatientSnapshot
+from .snapshot import LabResultSnapshot, PatientSnapshot
 
 # A rule that compares with `now > limit` changes just after the limit.
 _JUST_AFTER = timedelta(microseconds=1)
@@ -122,8 +121,15 @@ def _periodic_anchors(
     """(latest record's day, or the start when there is none; interval) of every periodic
     reminder (see reminders.py: a reminder with no record is due an interval after the start)."""
 
+    # The latest result of each analyte (as labs.latest_result finds it), in one pass.
+    latest_by_analyte: dict[str, LabResultSnapshot] = {}
+    for result in snapshot.lab_results:
+        found = latest_by_analyte.get(result.analyte)
+        if found is None or (result.collected_at, result.id) > (found.collected_at, found.id):
+            latest_by_analyte[result.analyte] = result
+
     def both_analytes(first: str, second: str) -> date:
-        results = [latest_result(snapshot, first), latest_result(snapshot, second)]
+        results = [latest_by_analyte.get(first), latest_by_analyte.get(second)]
         if not all(results):
             return start
         return min(local_date(snapshot, result.collected_at) for result in results if result)

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 from uuid import UUID
 
-from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from alerts.rules.snapshot import (
@@ -42,7 +41,7 @@ _CHECKLIST_FIELDS = (
 
 
 def _patients_with_history() -> QuerySet[Patient]:
-    return Patient.objects.prefetch_related(
+    return Patient.objects.select_related("site").prefetch_related(
         Prefetch(
             "infusions",
             queryset=Infusion.objects.select_related("checklist").prefetch_related(
@@ -92,7 +91,7 @@ def _snapshot(patient: Patient) -> PatientSnapshot:
         pregnant=patient.pregnant,
         breastfeeding=patient.breastfeeding,
         prior_immunosuppressants=patient.prior_immunosuppressants,
-        clinic_time_zone=settings.CLINIC_TIME_ZONE,
+        clinic_time_zone=patient.site.time_zone,
         infusions=tuple(
             InfusionSnapshot(
                 id=infusion.id,

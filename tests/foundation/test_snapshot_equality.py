@@ -12,7 +12,7 @@ from alerts.profile import active_config
 from alerts.rules import PatientSnapshot, evaluate
 from alerts.snapshots import build_snapshot, build_snapshots
 from natalizumab_monitor import clock
-from natalizumab_monitor.management.commands.loadscale import LABS
+from natalizumab_monitor.management.commands.loadscale import LABS, SITE_ZONES
 from patients.models import Patient
 from tests.factories import make_patient
 
@@ -77,9 +77,12 @@ def test_the_demo_patients_are_built_exactly_as_before() -> None:
 
 
 def test_generated_histories_are_built_as_before_and_raise_the_same_findings() -> None:
-    call_command("loadscale", patients=60, seed=7, no_progress=True, stdout=None)
+    call_command("loadscale", patients=60, sites=4, seed=7, no_progress=True, stdout=None)
     ids = list(Patient.objects.values_list("pk", flat=True))
     new, old = build_snapshots(ids), old_build_snapshots(ids)
+    # Each patient's days are those of their site's zone.
+    zones = {snapshot.clinic_time_zone for snapshot in new.values()}
+    assert zones == set(SITE_ZONES)
     assert sum(len(snapshot.lab_results) for snapshot in new.values()) > 60 * 50
     now, config = clock.now(), active_config()
     for key in map(str, ids):

@@ -10,19 +10,26 @@ a positive anti-JCV with a high index, a current immunosuppressant, ...), and ab
 twenty comes for an infusion today (checklist asked, bag ready). The same seed gives the
 same patients.
 
-Rows are written with bulk inserts, a batch of patients per transaction: no model signals
-run (no evaluation is queued; run the sweep afterwards). The audit still records every row
-(its database triggers see bulk inserts too), stamped as an import.
+Rows are written with bulk inserts (COPY on PostgreSQL), a batch of patients per
+transaction: no model signals run (no evaluation is queued; run the sweep afterwards). The
+audit still records every row (its database triggers see COPY too), stamped as an import.
+On PostgreSQL `--jobs` processes (default: 2, or the cores if fewer) write batches side by
+side; inside a transaction (a test) one process writes them all.
 
-Sites: patients are spread over `--sites` groups; a patient's group is in its MRN
-(`S07-...` is site 7), read back by `site_number()`.
+Sites: patients are spread over `--sites` sites, S01 to S20 for 20 (made if missing, in a
+few time zones, the generated staff working at each); a patient's site is also in its MRN
+(`S07-...` is site S07), read back by `site_number()`. With `--sites 1` the patients join the
+installation's one site (made as a one-site installation makes it, if there is none).
 """
 
 import io
 import json
+import multiprocessing
+import os
+import queue
 import random
 import re
-import uuid
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,7 +37,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from tqdm import tqdm
 
 from audit import context as audit_context
@@ -39,6 +46,8 @@ from infusions.models import DosePreparation, Infusion, InfusionReaction, PreInf
 from labs.models import AntibodyTest, LabResult, MriStudy
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import NEUROLOGIST, NURSE, PHARMACIST
+from network.models import Site
+from network.services import create_site, site_for_new_record
 from patients.models import (
     ClinicalEvent,
     EdssAssessment,
@@ -52,6 +61,9 @@ from patients.models import (
 PATIENTS_PER_TRANSACTION = 200
 STAFF = {"scale-nurse": NURSE, "scale-pharmacist": PHARMACIST, "scale-neurologist": NEUROLOGIST}
 _MRN = re.compile(r"^S(\d{2,3})-")
+# Sites of a generated network take these zones in turn (one UTC offset: the generated days
+# are the same days at every site).
+SITE_ZONES = ("Europe/London", "Europe/Dublin", "Europe/Lisbon", "Atlantic/Canary")
 
 # analyte: (unit, reference low, reference high, usual value, spread)
 LABS = {
@@ -111,10 +123,17 @@ class Rows:
     def __init__(self, now: datetime) -> None:
         self.now = now
         self.by_model: dict[type[models.Model], list[dict[str, Any]]] = {}
+        self.ids = random.Random(0)  # reseeded for each patient: the same seed, the same ids
 
-    def add(self, model: type[models.Model], **values: Any) -> uuid.UUID:
+    def new_id(self) -> str:
+        """A random (version 4) UUID as 32 hex digits, as PostgreSQL and Django read it."""
+        bits = self.ids.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)
+        return f"{bits | (0x4000 << 64) | (0x8000 << 48):032x}"
+
+    def add(self, model: type[models.Model], **values: Any) -> str:
         """A row of `model` (foreign keys by their `_id` names); returns its id."""
-        values.setdefault("id", uuid.uuid4())
+        if "id" not in values:
+            values["id"] = self.new_id()
         for name in ("created_at", "updated_at"):
             values.setdefault(name, self.now)
         self.by_model.setdefault(model, []).append(values)
@@ -158,6 +177,12 @@ class Command(BaseCommand):
             help="number of the first patient: a seed's patients can be added in steps",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=0,
+            help="processes writing side by side (PostgreSQL; default 2, or fewer cores)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         count, sites, years = options["patients"], options["sites"], options["years"]
@@ -173,29 +198,88 @@ class Command(BaseCommand):
         if Patient.objects.filter(mrn__endswith=f"-{seed}-{first:07d}").exists():
             raise CommandError(f"patient {first} of seed {seed} is loaded already")
         staff = _staff()
-        generator = _Generator(seed, years, staff)
+        generator = _Generator(seed, years, staff, _sites(sites, staff))
+        batches = [
+            (start, min(start + PATIENTS_PER_TRANSACTION, first + count))
+            for start in range(first, first + count, PATIENTS_PER_TRANSACTION)
+        ]
+        jobs = max(1, min(options["jobs"] or _default_jobs(), len(batches)))
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            jobs = 1  # SQLite writes one at a time; a test's transaction is one connection's
         written = 0
-        actor = audit_context.Actor(via=Via.IMPORT)
-        with (
-            audit_context.acting(actor),
-            tqdm(
-                total=count,
-                unit="patient",
-                desc="loadscale",
-                disable=options["no_progress"],
-                file=self.stderr._out,
-            ) as bar,
-        ):
-            for batch in range(first, first + count, PATIENTS_PER_TRANSACTION):
-                rows = Rows(generator.now)
-                numbers = range(batch, min(batch + PATIENTS_PER_TRANSACTION, first + count))
-                for number in numbers:
-                    generator.patient(rows, number, site=number % sites + 1)
-                with transaction.atomic():
-                    _insert(rows)
-                written += rows.count()
-                bar.update(len(numbers))
+        with tqdm(
+            total=count,
+            unit="patient",
+            desc="loadscale",
+            disable=options["no_progress"],
+            file=self.stderr._out,
+        ) as bar:
+            progress = (
+                _load(generator, batches, sites)
+                if jobs == 1
+                else _load_in_processes(generator, batches, sites, jobs)
+            )
+            for patients, records in progress:
+                written += records
+                bar.update(patients)
         self.stdout.write(f"{count} patients, {written} records ({written / count:.0f} a patient).")
+
+
+def _default_jobs() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+Batch = tuple[int, int]  # patient numbers [first, last)
+
+
+def _load(generator: "_Generator", batches: list[Batch], sites: int) -> Iterator[tuple[int, int]]:
+    """Generate and insert the batches, one transaction each: (patients, records) per batch."""
+    with audit_context.acting(audit_context.Actor(via=Via.IMPORT)):
+        for start, stop in batches:
+            rows = Rows(generator.now)
+            for number in range(start, stop):
+                generator.patient(rows, number, site=number % sites + 1)
+            with transaction.atomic():
+                _insert(rows)
+            yield stop - start, rows.count()
+
+
+def _load_in_processes(
+    generator: "_Generator", batches: list[Batch], sites: int, jobs: int
+) -> Iterator[tuple[int, int]]:
+    """The batches shared out over `jobs` forked processes (each its own connection)."""
+    connections.close_all()  # a forked child must never share the parent's socket
+    context = multiprocessing.get_context("fork")
+    done: multiprocessing.Queue = context.Queue()
+    workers = [
+        context.Process(target=_job, args=(generator, batches[number::jobs], sites, done))
+        for number in range(jobs)
+    ]
+    for worker in workers:
+        worker.start()
+    left = len(batches)
+    try:
+        while left:
+            try:
+                patients, records = done.get(timeout=1)
+            except queue.Empty:
+                failed = [w for w in workers if w.exitcode not in (None, 0)]
+                if failed:
+                    raise CommandError("a loadscale process failed (its error is above)") from None
+                continue
+            left -= 1
+            yield patients, records
+    finally:
+        for worker in workers:
+            if worker.is_alive() and left:
+                worker.terminate()
+            worker.join()
+
+
+def _job(generator: "_Generator", batches: list[Batch], sites: int, done: Any) -> None:
+    for figures in _load(generator, batches, sites):
+        done.put(figures)
+    connections.close_all()
 
 
 def _insert(rows: Rows) -> None:
@@ -214,27 +298,21 @@ def _insert(rows: Rows) -> None:
             values = rows.by_model.get(model)
             if not values:
                 continue
-            fields = model._meta.concrete_fields
-            columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-            defaults = [(f.attname, f.get_default()) for f in fields]
+            copy = _CopyFormat.of(model)
             buffer = io.StringIO()
-            for row in values:
-                buffer.write(
-                    "\t".join(_copy_text(row.get(name, default)) for name, default in defaults)
-                )
-                buffer.write("\n")
+            buffer.writelines(copy.line(row) for row in values)
             buffer.seek(0)
-            table = connection.ops.quote_name(model._meta.db_table)
-            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+            cursor.copy_expert(copy.statement, buffer)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NULL = "\\N"
 
 
 def _copy_text(value: Any) -> str:
     """One value in COPY's text format."""
     if value is None:
-        return "\\N"
+        return _NULL
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, datetime):
@@ -242,6 +320,84 @@ def _copy_text(value: Any) -> str:
     if isinstance(value, list | dict):
         value = json.dumps(value)
     return str(value).translate(_COPY_ESCAPES)
+
+
+def _plain(value: Any) -> str:
+    """Ids, numbers, dates: nothing to escape."""
+    return _NULL if value is None else str(value)
+
+
+def _text(value: Any) -> str:
+    return _NULL if value is None else str(value).translate(_COPY_ESCAPES)
+
+
+def _moment(value: Any) -> str:
+    return _NULL if value is None else value.isoformat()
+
+
+class _CopyFormat:
+    """One model's COPY statement and how each of its columns is written (found once)."""
+
+    _made: dict[type[models.Model], "_CopyFormat"] = {}
+
+    @classmethod
+    def of(cls, model: type[models.Model]) -> "_CopyFormat":
+        if model not in cls._made:
+            cls._made[model] = cls(model)
+        return cls._made[model]
+
+    def __init__(self, model: type[models.Model]) -> None:
+        quote = connection.ops.quote_name
+        fields = model._meta.concrete_fields
+        columns = ", ".join(quote(field.column) for field in fields)
+        self.statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+        self.columns = [
+            (field.attname, _copy_text(field.get_default()), self._writer(field))
+            for field in fields
+        ]
+
+    @staticmethod
+    def _writer(field: models.Field) -> Callable[[Any], str]:
+        if isinstance(field, models.DateTimeField):
+            return _moment
+        if isinstance(field, models.BooleanField | models.JSONField):
+            return _copy_text
+        if isinstance(field, models.CharField | models.TextField):
+            return _text
+        return _plain
+
+    def line(self, row: dict[str, Any]) -> str:
+        return (
+            "\t".join([
+                write(row[name]) if name in row else default
+                for name, default, write in self.columns
+            ])
+            + "\n"
+        )  # fmt: skip
+
+
+def site_code(number: int) -> str:
+    """The code of generated site `number` (1..N): S01, S02, ..."""
+    return f"S{number:02d}"
+
+
+def _sites(count: int, staff: dict[str, Any]) -> dict[int, int]:
+    """Generated site number -> Site id; the generated staff work at every one of them."""
+    if count == 1:
+        sites = {1: site_for_new_record()}
+    else:
+        existing = {site.code: site for site in Site.objects.all()}
+        sites = {}
+        for number in range(1, count + 1):
+            code = site_code(number)
+            sites[number] = existing.get(code) or create_site(
+                code=code,
+                name=f"Infusion centre {number}",
+                time_zone=SITE_ZONES[(number - 1) % len(SITE_ZONES)],
+            )
+    for site in sites.values():
+        site.staff.add(*staff.values())
+    return {number: site.pk for number, site in sites.items()}
 
 
 def _staff() -> dict[str, Any]:
@@ -258,8 +414,10 @@ def _staff() -> dict[str, Any]:
 
 
 class _Generator:
-    def __init__(self, seed: int, years: int, staff: dict[str, Any]) -> None:
-        self.seed, self.years, self.staff = seed, years, staff
+    def __init__(
+        self, seed: int, years: int, staff: dict[str, Any], site_ids: dict[int, int]
+    ) -> None:
+        self.seed, self.years, self.staff, self.site_ids = seed, years, staff, site_ids
         self.now = clock.now()
         self.today = clock.clinic_today()
         self.zone = clock.clinic_zone()
@@ -270,6 +428,7 @@ class _Generator:
 
     def patient(self, rows: Rows, number: int, site: int) -> None:
         rng = random.Random(f"{self.seed}-{number}")
+        rows.ids.seed(f"{self.seed}-{number}-ids")
         has = {name for name, share in TRIGGERS.items() if rng.random() < share}
         today = self.today
         length = rng.randint(int(self.years * 365 * 0.85), self.years * 365)
@@ -285,7 +444,8 @@ class _Generator:
             status = "discontinued"
         patient_id = rows.add(
             Patient,
-            mrn=f"S{site:02d}-{self.seed}-{number:07d}",
+            site_id=self.site_ids[site],
+            mrn=f"{site_code(site)}-{self.seed}-{number:07d}",
             given_name=rng.choice(GIVEN),
             family_name=rng.choice(FAMILY),
             birth_date=today - timedelta(days=age * 365 + rng.randint(0, 364)),
@@ -312,7 +472,7 @@ class History:
         rng: random.Random,
         has: set[str],
         *,
-        patient_id: uuid.UUID,
+        patient_id: str,
         start: date,
         status: str,
     ) -> None:
@@ -400,7 +560,7 @@ class History:
             storage="room",
             status="used",
             expires_at=prepared + timedelta(hours=8),
-            prepared_by=g.staff[PHARMACIST],
+            prepared_by_id=g.staff[PHARMACIST].pk,
         )
         started = prepared + timedelta(minutes=30)
         minutes = 60 + rng.randint(0, 15)
@@ -418,7 +578,7 @@ class History:
             started_at=started,
             ended_at=started + timedelta(minutes=minutes),
             discharged_at=started + timedelta(minutes=minutes + observed),
-            nurse=self.nurse,
+            nurse_id=self.nurse.pk,
         )
         if last and "severe_reaction" in self.has:
             self.rows.add(
@@ -427,7 +587,7 @@ class History:
                 severity="severe",
                 symptoms=["anaphylaxis"],
                 onset_at=started + timedelta(minutes=25),
-                recorded_by=self.nurse,
+                recorded_by_id=self.nurse.pk,
             )
 
     def _labs(self, day: date, analytes: tuple[str, ...], **values: float) -> None:
@@ -551,7 +711,7 @@ class History:
             storage="room",
             status="ready",
             expires_at=prepared + timedelta(hours=8),
-            prepared_by=g.staff[PHARMACIST],
+            prepared_by_id=g.staff[PHARMACIST].pk,
         )
         self.rows.add(
             Infusion,
@@ -559,5 +719,5 @@ class History:
             preparation_id=bag,
             checklist_id=checklist,
             status="planned",
-            nurse=self.nurse,
+            nurse_id=self.nurse.pk,
         )
