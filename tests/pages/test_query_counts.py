@@ -303,3 +303,58 @@ def test_todays_list_and_the_bag_board_cost_the_same_for_5_and_40_patients(
         queries(pharmacist, reverse("infusions:bags")),
     )
     assert few == many
+
+
+def not_due_today(group: list[Patient]) -> None:
+    """History that today's pages must not read: for each patient, a dose given 10 days ago
+    (its bag used) and a bag left `ready` weeks ago, long expired; for every tenth, a dose
+    last given months ago (long overdue: the neurologist's worklist, not the nurse's list)."""
+    now = clock.now()
+    given_at = [now - timedelta(days=90 if i % 10 == 0 else 10) for i in range(len(group))]
+    used = DosePreparation.objects.bulk_create(
+        DosePreparation(
+            patient=patient, dose_mg=Decimal(300), diluent="0.9% NaCl",
+            diluent_volume_ml=Decimal(100), prepared_at=at - timedelta(hours=1),
+            expires_at=at + timedelta(hours=7), storage="room", status=PreparationStatus.USED,
+        )
+        for patient, at in zip(group, given_at, strict=True)
+    )  # fmt: skip
+    Infusion.objects.bulk_create(
+        Infusion(
+            patient=bag.patient, preparation=bag, status=InfusionStatus.DISCHARGED,
+            started_at=at, ended_at=at + timedelta(minutes=65),
+            discharged_at=at + timedelta(minutes=130),
+        )
+        for bag, at in zip(used, given_at, strict=True)
+    )  # fmt: skip
+    DosePreparation.objects.bulk_create(
+        DosePreparation(
+            patient=patient, dose_mg=Decimal(300), diluent="0.9% NaCl",
+            diluent_volume_ml=Decimal(100), prepared_at=now - timedelta(days=21),
+            expires_at=now - timedelta(days=21) + timedelta(hours=8), storage="room",
+        )
+        for patient in group
+    )  # fmt: skip
+
+
+def test_todays_list_and_the_bag_board_cost_the_same_with_10_or_1000_patients_in_the_database(
+    client_as: Callable[[str | None], Client], users: dict[str, User]
+) -> None:
+    """The same day's work (10 patients due, their bags) in a database of 10 or of 1,000
+    patients: the same queries, the same rows on the pages."""
+    nurse = client_as(NURSE)
+    pharmacist = client_as(PHARMACIST)
+    due_today(patients(10), users[NURSE])
+    today, bags = reverse("infusions:today"), reverse("infusions:bags")
+    few = (queries(nurse, today), queries(pharmacist, bags))
+    pages = (nurse.get(today).content.decode(), pharmacist.get(bags).content.decode())
+
+    not_due_today(patients(990, offset=10))
+    assert Patient.objects.count() == 1000
+
+    assert (queries(nurse, today), queries(pharmacist, bags)) == few
+    for page, before in zip((nurse.get(today), pharmacist.get(bags)), pages, strict=True):
+        shown = [f"Patient {i:05d}" for i in range(1000) if f"Patient {i:05d}" in before]
+        assert shown, "the day's patients are on the page"
+        text = page.content.decode()
+        assert [f"Patient {i:05d}" for i in range(1000) if f"Patient {i:05d}" in text] == shown
