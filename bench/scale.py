@@ -14,7 +14,12 @@ seed 1, 20 site groups; patients already there are kept), then:
   keep the real clock: their nightly job finds only what fell due since the sweep);
 - event to alert: a lab result written (as a service would) to its alert in the database,
   through Redis and a worker, p50 and p95;
-- peak memory of this process (the in-process sweep and nightly job).
+- peak memory of this process (the in-process sweep and nightly job);
+- pages: the nurse's today list, the pharmacist's bag board, the neurologist's worklist,
+  the alert feed (REST) and a patient's page, each as a user of one site whose 100 patients
+  all come for an infusion today (a site of the day, made once a day beside the generated
+  ones): median server time of 10 requests through Django's test client (the whole
+  middleware stack, audit included) and the number of queries.
 
 Uses the PostgreSQL database `nat_scale_bench` (BENCH_SCALE_DATABASE_URL; made and migrated
 when missing) and Redis database 9 (BENCH_SCALE_BROKER_URL), emptied of queued tasks.
@@ -44,6 +49,9 @@ BROKER_URL = os.environ.get("BENCH_SCALE_BROKER_URL", "redis://127.0.0.1:6379/9"
 SEED, SITES, YEARS = 1, 20, 3
 TARGET_RATIO = 3.0
 TARGET_NIGHTLY_SECONDS = 60.0
+# The pages' day: patients of a site of their own, every one due today.
+DAY_PATIENTS, PAGE_REQUESTS = 100, 10
+TARGET_LIST_MS = 100.0
 
 
 def main() -> int:
@@ -66,6 +74,7 @@ def main() -> int:
         ),
         "LOG_LEVEL": "WARNING",
         "CONN_MAX_AGE": "0",
+        "MFA_REQUIRED_ROLES": "auditor",  # the bench's neurologist signs in without TOTP
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
@@ -79,7 +88,9 @@ def main() -> int:
     for size in sizes:
         figures = Figures(size)
         figures.generator = _fill_to(size)
+        day_site = _site_of_the_day()
         _measure_in_process(figures)
+        figures.pages = _measure_pages(day_site)
         for count in workers:
             figures.fan_out[count] = _measure_fan_out(count, env, figures, args.events)
         figures.print()
@@ -95,6 +106,7 @@ class Figures:
         self.fan_out: dict[int, dict[str, float]] = {}
         self.events: list[float] = []
         self.peak_mb = 0.0
+        self.pages: list[tuple[str, float, int]] = []  # (page, median ms, queries)
 
     def print(self) -> None:
         ratio = self.sweep / self.floor if self.floor else float("nan")
@@ -140,7 +152,17 @@ class Figures:
                 )
             )
         rows.append(("peak memory, this process", f"{self.peak_mb:.0f} MB"))
-        # Page timings (the nurse's list, the bag board, worklist, feed): a row each, here.
+        for page, milliseconds, queries in self.pages:
+            target = ""
+            if page in ("nurse's today list", "bag board"):
+                met = "met" if milliseconds < TARGET_LIST_MS else "NOT met"
+                target = f" (target < {TARGET_LIST_MS:.0f} ms: {met})"
+            rows.append(
+                (
+                    f"page: {page}",
+                    f"{milliseconds:.0f} ms, {queries} queries{target}",
+                )
+            )
         width = max(len(name) for name, _ in rows)
         print(f"\n== {self.size:,} patients ==")
         for name, value in rows:
@@ -168,6 +190,70 @@ def _fill_to(size: int) -> tuple[int, float]:
         no_progress=False,
     )
     return size - have, time.monotonic() - began
+
+
+def _site_of_the_day() -> str:
+    """A site whose DAY_PATIENTS patients all come for an infusion today (made once a day:
+    yesterday's would be overdue today), and its nurse, pharmacist and neurologist."""
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+
+    from natalizumab_monitor import clock
+    from natalizumab_monitor.roles import NEUROLOGIST, NURSE, PHARMACIST
+    from network.models import Site
+    from patients.models import Patient
+
+    code = f"DAY-{clock.clinic_today():%Y%m%d}"
+    if not Patient.all_sites.filter(site__code=code).exists():
+        call_command(
+            "loadscale",
+            patients=DAY_PATIENTS,
+            site=code,
+            visits_today=True,
+            years=YEARS,
+            seed=int(f"{clock.clinic_today():%Y%m%d}"),
+            no_progress=True,
+        )
+    site = Site.objects.get(code=code)
+    for role in (NURSE, PHARMACIST, NEUROLOGIST):
+        user, _ = User.objects.get_or_create(username=f"bench-{role}")
+        user.groups.add(Group.objects.get(name=role))
+        user.sites.set([site])  # one site: the pages show its day
+    return code
+
+
+def _measure_pages(code: str) -> list[tuple[str, float, int]]:
+    """Median server time and queries of each main page, as a user of the day's site."""
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from patients.models import Patient
+
+    patient = Patient.all_sites.filter(site__code=code).order_by("mrn").first()
+    pages = [
+        ("nurse's today list", "nurse", "/nurse/today/"),
+        ("bag board", "pharmacist", "/pharmacy/bags/"),
+        ("worklist", "neurologist", "/worklist/"),
+        ("alert feed (REST)", "neurologist", "/api/v1/alerts/"),
+        ("patient page", "neurologist", f"/patients/{patient.pk}/"),
+    ]
+    found = []
+    for name, role, url in pages:
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(User.objects.get(username=f"bench-{role}"))
+        assert client.get(url).status_code == 200, url  # warm, and it works
+        times = []
+        for _ in range(PAGE_REQUESTS):
+            began = time.perf_counter()
+            response = client.get(url)
+            times.append(time.perf_counter() - began)
+            assert response.status_code == 200, url
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        found.append((name, statistics.median(times) * 1000, len(captured.captured_queries)))
+    return found
 
 
 def _measure_in_process(figures: Figures) -> None:

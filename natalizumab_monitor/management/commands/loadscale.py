@@ -178,6 +178,16 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.add_argument(
+            "--site",
+            default="",
+            help="put every patient at the site of this code (made if missing; Europe/London)",
+        )
+        parser.add_argument(
+            "--visits-today",
+            action="store_true",
+            help="every patient on an active course comes for an infusion today (benchmarks)",
+        )
+        parser.add_argument(
             "--jobs",
             type=int,
             default=0,
@@ -198,7 +208,14 @@ class Command(BaseCommand):
         if Patient.objects.filter(mrn__endswith=f"-{seed}-{first:07d}").exists():
             raise CommandError(f"patient {first} of seed {seed} is loaded already")
         staff = _staff()
-        generator = _Generator(seed, years, staff, _sites(sites, staff))
+        if options["site"]:
+            sites = 1
+            codes = {1: options["site"]}
+            site_ids = {1: _named_site(options["site"], staff)}
+        else:
+            codes = {number: site_code(number) for number in range(1, sites + 1)}
+            site_ids = _sites(sites, staff)
+        generator = _Generator(seed, years, staff, site_ids, codes, options["visits_today"])
         batches = [
             (start, min(start + PATIENTS_PER_TRANSACTION, first + count))
             for start in range(first, first + count, PATIENTS_PER_TRANSACTION)
@@ -411,6 +428,14 @@ def _sites(count: int, staff: dict[str, Any]) -> dict[int, int]:
     return {number: site.pk for number, site in sites.items()}
 
 
+def _named_site(code: str, staff: dict[str, Any]) -> int:
+    site = Site.objects.filter(code=code).first() or create_site(
+        code=code, name=f"Infusion centre {code}", time_zone=SITE_ZONES[0]
+    )
+    site.staff.add(*staff.values())
+    return site.pk
+
+
 def _staff() -> dict[str, Any]:
     user_model = get_user_model()
     staff = {}
@@ -426,9 +451,16 @@ def _staff() -> dict[str, Any]:
 
 class _Generator:
     def __init__(
-        self, seed: int, years: int, staff: dict[str, Any], site_ids: dict[int, int]
+        self,
+        seed: int,
+        years: int,
+        staff: dict[str, Any],
+        site_ids: dict[int, int],
+        codes: dict[int, str],
+        visits_today: bool = False,
     ) -> None:
-        self.seed, self.years, self.staff, self.site_ids = seed, years, staff, site_ids
+        self.seed, self.years, self.staff = seed, years, staff
+        self.site_ids, self.codes, self.visits_today = site_ids, codes, visits_today
         self.now = clock.now()
         self.today = clock.clinic_today()
         self.zone = clock.clinic_zone()
@@ -441,6 +473,8 @@ class _Generator:
         rng = random.Random(f"{self.seed}-{number}")
         rows.ids.seed(f"{self.seed}-{number}-ids")
         has = {name for name, share in TRIGGERS.items() if rng.random() < share}
+        if self.visits_today:
+            has.add("visit_today")
         today = self.today
         length = rng.randint(int(self.years * 365 * 0.85), self.years * 365)
         start = today - timedelta(days=length)
@@ -456,7 +490,7 @@ class _Generator:
         patient_id = rows.add(
             Patient,
             site_id=self.site_ids[site],
-            mrn=f"{site_code(site)}-{self.seed}-{number:07d}",
+            mrn=f"{self.codes[site]}-{self.seed}-{number:07d}",
             given_name=rng.choice(GIVEN),
             family_name=rng.choice(FAMILY),
             birth_date=today - timedelta(days=age * 365 + rng.randint(0, 364)),
