@@ -1,6 +1,7 @@
 """Each request reads as its caller: the caller's sites, and the time zone of the site at hand."""
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
 
@@ -45,6 +46,13 @@ class _CallerSites:
         return self.sites
 
 
-def _zone(request: HttpRequest):  # noqa: ANN202 - a ZoneInfo or None
+def _zone(request: HttpRequest) -> ZoneInfo | None:
+    """A patient's pages in the patient's site's zone; the others in the current site's."""
+    match = getattr(request, "resolver_match", None)
+    patient_id = match.kwargs.get("patient_id") if match is not None else None
+    if patient_id is not None:
+        zone = selectors.zone_of_patient(patient_id)
+        if zone is not None:
+            return zone
     site = selectors.current_site(request)
     return None if site is None else site.zone

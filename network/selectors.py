@@ -1,7 +1,9 @@
 """The reads about sites: which ones a user works at, and the one a page is about."""
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
@@ -55,3 +57,15 @@ def works_at(site_id: int) -> Q:
 
 def several_sites() -> bool:
     return Site.objects.count() > 1
+
+
+def zone_of_patient(patient_id: object) -> ZoneInfo | None:
+    """The time zone of a patient's site, if the caller may see the patient."""
+    from patients.models import Patient
+
+    try:
+        name = Patient.objects.filter(pk=patient_id).values_list("site__time_zone", flat=True)
+        found = name.first()
+    except (ValueError, ValidationError):  # not an id at all
+        return None
+    return None if found is None else ZoneInfo(found)

@@ -89,6 +89,7 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/lab-inbox/{id}/"): allowed(200, D),
     ("POST", "/api/v1/lab-inbox/{id}/file/"): allowed(200, D),
     ("POST", "/api/v1/lab-inbox/{id}/reject/"): allowed(200, D),
+    ("GET", "/api/v1/sites/"): allowed(200, *EVERYONE, A, I),  # each caller's own sites
     ("GET", "/api/v1/schema/"): allowed(200, *EVERYONE, A, I),
     ("GET", "/api/v1/docs/"): allowed(200, *EVERYONE, A, I),
     # Revokes the token in use (tests/api/test_least_privilege.py); every role may.

@@ -243,7 +243,7 @@ def world(make_user: Any) -> SimpleNamespace:
             uploaded_by=staff["BRAVO", NEUROLOGIST],
             uploaded_at=now,
             file_name="results.csv",
-            content="mrn,test,value\n",
+            content="mrn,analyte,value,unit,reference_high,collected_at,accession_number\n",
         ),
     )
     return SimpleNamespace(
@@ -339,10 +339,23 @@ def _names_a_record(route: Route) -> bool:
     return bool(route.parameters) and route.short_name not in NOT_A_PATIENTS_RECORD
 
 
-def _call(client: Client, method: str, url: str) -> Any:
+def _post_body(route: Route) -> dict[str, Any]:
+    """A body the route accepts, so that only the record it names can stop it."""
+    now = clock.now().isoformat()
+    return {
+        "infusion-start": {"started_at": now},
+        "infusion-stop": {"ended_at": now, "reason": "Wheeze after ten minutes"},
+        "infusion-discharge": {"discharged_at": now, "reason": "Left early, well"},
+        "infusion-clear-checklist": {"note": "Infection treated; cleared to proceed"},
+        "infusion-reactions": {"severity": "mild", "symptoms": ["rash"], "onset_at": now},
+        "alert-resolve": {"note": "Repeat result normal"},
+    }.get(route.short_name, {})
+
+
+def _call(client: Client, method: str, url: str, route: Route) -> Any:
     if method == "GET":
         return client.get(url)
-    return client.post(url, data="{}", content_type="application/json")
+    return client.post(url, data=_post_body(route), content_type="application/json")
 
 
 def _reached(response: Any) -> bool:
@@ -385,7 +398,7 @@ def test_another_sites_user_of_every_role_finds_nothing_of_the_patient(
     for role in ROLES:
         for method in ("GET", "POST"):
             before = _fingerprint()
-            away = _call(_client(world.staff["BRAVO", role], route), method, url)
+            away = _call(_client(world.staff["BRAVO", role], route), method, url, route)
             away_body = _body(away)
             if not unmatched:  # the inbox and uploads are anyone's to act on
                 assert _fingerprint() == before, f"{role} {method} {url} changed a record"
@@ -394,12 +407,12 @@ def test_another_sites_user_of_every_role_finds_nothing_of_the_patient(
             if not _names_a_record(route):
                 continue
             # As if it did not exist: the answer to records that never were.
-            never = _call(_client(world.staff["BRAVO", role], route), method, ghost)
+            never = _call(_client(world.staff["BRAVO", role], route), method, ghost, route)
             assert away.status_code == never.status_code, (
                 f"{role} {method} {url}: {away.status_code}, but {never.status_code} for a "
                 "record that does not exist"
             )
-            home = _call(_client(world.staff["ALPHA", role], route), method, url)
+            home = _call(_client(world.staff["ALPHA", role], route), method, url, route)
             if _reached(home):
                 reached_at_home.append((role, method))
                 if away.status_code == 404:
