@@ -44,7 +44,9 @@ def next_feed_seq() -> int:
     earlier feed writer committed.
     """
     lock_feed()
-    current = Alert.objects.aggregate(last=Max("feed_seq"))["last"]
+    # Every site's alerts: the feed is one sequence for the whole network (a caller's scoped
+    # manager would give the maximum of their sites only, behind another site's changes).
+    current = Alert.all_sites.aggregate(last=Max("feed_seq"))["last"]
     return (current or 0) + 1
 
 

@@ -8,6 +8,9 @@ seed 1, 20 site groups; patients already there are kept), then:
 - sweep: every patient evaluated, in this one process, in batches (the second of two runs:
   the first raises the alerts), against the plain-SQL floor: the very statements the snapshot
   builder sends for the same batches, run on a raw cursor with no row conversion;
+- timers: what the minute timers do through the rest of the day, in one run once the last
+  bag left ready today has expired (the generator leaves one for about 1 patient in 20):
+  the bags' expiries belong to the timers, not to the nightly job;
 - nightly: the next night's job (the clock moved to 02:30 tomorrow), in this one process;
 - the full sweep and the nightly job fanned out over N Celery workers (separate processes,
   one task at a time each) through Redis: from dispatch to the run's last batch (the workers
@@ -101,8 +104,8 @@ class Figures:
     def __init__(self, size: int) -> None:
         self.size = size
         self.generator: tuple[int, float] = (0, 0.0)
-        self.first_sweep = self.sweep = self.floor = self.nightly = 0.0
-        self.nightly_patients = 0
+        self.first_sweep = self.sweep = self.floor = self.nightly = self.timers = 0.0
+        self.nightly_patients = self.timers_patients = 0
         self.fan_out: dict[int, dict[str, float]] = {}
         self.events: list[float] = []
         self.peak_mb = 0.0
@@ -125,6 +128,10 @@ class Figures:
                 "sweep / floor",
                 f"{ratio:.2f}x (target <= {TARGET_RATIO:.0f}x: "
                 f"{'met' if ratio <= TARGET_RATIO else 'NOT met'})",
+            ),
+            (
+                "timers, once today's bags expired",
+                f"{self.timers:.1f} s for {self.timers_patients:,} patients",
             ),
             (
                 "nightly job, one process",
@@ -259,9 +266,11 @@ def _measure_pages(code: str) -> list[tuple[str, float, int]]:
 def _measure_in_process(figures: Figures) -> None:
     from django.conf import settings
     from django.db import connection
+    from django.db.models import Max
 
     from alerts import sweeps, tasks
     from alerts.snapshots import row_queries
+    from infusions.models import DosePreparation, PreparationStatus
     from natalizumab_monitor import clock
 
     figures.first_sweep = _timed(tasks.sweep)
@@ -279,9 +288,18 @@ def _measure_in_process(figures: Figures) -> None:
 
     figures.floor = _timed(floor)
     real_now = clock.now
-    tomorrow = (real_now() + timedelta(days=1)).replace(hour=2, minute=30)
-    clock.now = lambda: tomorrow  # type: ignore[assignment]
+    now = real_now()
+    last_bag = DosePreparation.all_sites.filter(
+        status=PreparationStatus.READY, expires_at__gt=now
+    ).aggregate(last=Max("expires_at"))["last"]
+    day_done = (last_bag or now) + timedelta(minutes=1)
+    tomorrow = max((now + timedelta(days=1)).replace(hour=2, minute=30), day_done)
     try:
+        clock.now = lambda: day_done  # type: ignore[assignment]
+        began = time.monotonic()
+        figures.timers_patients = tasks.run_timers()["patients"]
+        figures.timers = time.monotonic() - began
+        clock.now = lambda: tomorrow  # type: ignore[assignment]
         began = time.monotonic()
         figures.nightly_patients = tasks.nightly()["patients"]
         figures.nightly = time.monotonic() - began
