@@ -15,6 +15,7 @@ from audit.models import AuditEntry
 from infusions.models import DosePreparation, Infusion, InfusionStatus
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import API_CLIENT, AUDITOR, INTERFACE, NURSE
+from network.models import Site
 from patients.models import Patient
 from tests.browser import sign_in_through_pages as sign_in
 from tests.factories import make_checklist, make_infusion, make_preparation
@@ -110,7 +111,9 @@ def walk_every_page(
     check("not for this role", reverse("infusions:today"), expect=403)
     check("action address opened", reverse("alerts:notifications_read_all"), expect=405)
 
-    make_user(AUDITOR, username="privacy-officer")
+    officer = make_user(AUDITOR, username="privacy-officer")
+    for site in Site.objects.all():  # the network's privacy officer
+        site.staff.add(officer)
     sign_in(page, live_server.url, "privacy-officer", "pw-for-tests-1")
     check("auditor: audit search", reverse("audit:search"))
     entry = AuditEntry.objects.order_by("-pk").first()
