@@ -47,12 +47,17 @@ class _CallerSites:
 
 
 def _zone(request: HttpRequest) -> ZoneInfo | None:
-    """A patient's pages in the patient's site's zone; the others in the current site's."""
+    """A patient's pages in the patient's site's zone; the others in the current site's.
+
+    Looked up once the URL is resolved, then kept for the request."""
+    if hasattr(request, "_site_zone"):
+        return request._site_zone  # type: ignore[attr-defined]
     match = getattr(request, "resolver_match", None)
     patient_id = match.kwargs.get("patient_id") if match is not None else None
-    if patient_id is not None:
-        zone = selectors.zone_of_patient(patient_id)
-        if zone is not None:
-            return zone
-    site = selectors.current_site(request)
-    return None if site is None else site.zone
+    zone = selectors.zone_of_patient(patient_id) if patient_id is not None else None
+    if zone is None:
+        site = selectors.current_site(request)
+        zone = None if site is None else site.zone
+    if match is not None:
+        request._site_zone = zone  # type: ignore[attr-defined]
+    return zone

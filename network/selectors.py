@@ -38,16 +38,6 @@ def current_site(request: HttpRequest) -> Site | None:
     return site
 
 
-def site_get(site_id: object) -> Site:
-    return Site.objects.get(pk=site_id)
-
-
-def default_site_id() -> int | None:
-    """The site a record goes to when none is named: the only one (None when several)."""
-    ids = list(Site.objects.values_list("id", flat=True)[:2])
-    return ids[0] if len(ids) == 1 else None
-
-
 def works_at(site_id: int) -> Q:
     """Users who work at the site (a filter on users); with one site, everyone does."""
     if not several_sites():
