@@ -40,7 +40,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -373,16 +373,15 @@ def _measure_fan_out(
 
 
 def _run_fanned_out(task: Any, kind: str, run_model: Any) -> tuple[float, int]:
-    """Seconds from dispatch to the run's last batch, and the run's patients."""
+    """Seconds from dispatch to the run's last batch, and the run's patients.
+
+    The run is the one the dispatcher recorded under its task id (not the latest by date:
+    the in-process nightly job, run on tomorrow's clock, has a later start than this one).
+    """
     began = time.monotonic()
-    dispatched_at = datetime.now().astimezone()
-    task.delay()
+    run_id = task.delay().id
     while True:
-        run = (
-            run_model.objects.filter(kind=kind, started_at__gte=dispatched_at)
-            .order_by("-started_at")
-            .first()
-        )
+        run = run_model.objects.filter(pk=run_id, kind=kind).first()
         if run is not None and run.finished_at is not None:
             return time.monotonic() - began, run.patients
         if time.monotonic() - began > 3600:
