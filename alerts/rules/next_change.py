@@ -91,13 +91,15 @@ def _birthdays(snapshot: PatientSnapshot, today: date, config: RuleConfig) -> It
     POP-PEDIATRIC names the age until the adult birthday, which ends it; POP-ELDERLY begins
     the day after the elderly birthday and names the age on every birthday after it.
     """
+    born = snapshot.birth_date
     for year in (today.year, today.year + 1):
-        birthday = _birthday(snapshot.birth_date, year)
-        age = year - snapshot.birth_date.year  # the age reached on that birthday
+        birthday = _birthday(born, year)
+        age = year - born.year  # the age reached on that birthday
         if age <= config.adult_age or age > config.elderly_age:
             yield birthday
-        if age == config.elderly_age:
-            yield birthday + _ONE_DAY
+    # Those two whatever the year (years away for most: a past one is dropped by the caller).
+    yield _birthday(born, born.year + config.adult_age)
+    yield _birthday(born, born.year + config.elderly_age) + _ONE_DAY
 
 
 def _course_days(snapshot: PatientSnapshot, today: date, config: RuleConfig) -> Iterator[date]:

@@ -161,3 +161,13 @@ def test_the_elderly_rule_begins_the_day_after_the_birthday() -> None:
     patient = quiet_patient(birth_date=sixty_five_in_five_days)
     assert next_change(patient, NOW, DOCUMENT) == midnight(6)
     assert [f.rule for f in evaluate(patient, midnight(6), DOCUMENT)] == ["POP-ELDERLY"]
+
+
+def test_the_elderly_rule_years_away_is_a_moment() -> None:
+    sixty_three = NOW.date().replace(year=NOW.year - 63) + timedelta(days=30)
+    patient = quiet_patient(birth_date=sixty_three, treatment_start=None, infusions=())
+    moment = next_change(patient, NOW, DOCUMENT)
+    assert moment is not None
+    before = evaluate(patient, moment - timedelta(seconds=1), DOCUMENT)
+    assert "POP-ELDERLY" not in [f.rule for f in before]
+    assert "POP-ELDERLY" in [f.rule for f in evaluate(patient, moment, DOCUMENT)]
