@@ -25,6 +25,7 @@ from alerts.models import Alert
 from alerts.rules.engine import RULE_IDS
 from infusions.models import InfusionReaction
 from natalizumab_monitor import clock, disclosure
+from network.models import Site
 from patients.models import ClinicalEvent, Infection, Medication, Patient
 from tests.api.conftest import planned_infusion
 from tests.api.test_permissions import TABLE
@@ -45,6 +46,8 @@ SECRETS = (INFECTION, MEDICATION, SYMPTOM, NOTE, DILUENT)
 def clinic(users: dict[str, User]) -> SimpleNamespace:
     """The demo patients, plus one whose records hold free text of every kind, alerts raised."""
     call_command("loaddemo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    for site in Site.objects.all():  # the demo is a network of two sites: work at both
+        site.staff.add(*users.values())
     today = clock.clinic_today()
     rich = make_patient(
         mrn="RICH-7731",
