@@ -331,3 +331,16 @@ def test_a_user_of_no_site_in_a_network_sees_no_patient(
     stray = make_user(NEUROLOGIST, username="stray")
     assert _api(stray).get("/api/v1/patients/").json()["results"] == []
     assert _page(stray).get(f"/patients/{network.due['LDN'].pk}/").status_code == 404
+
+
+def test_patients_filter_by_site(network: SimpleNamespace) -> None:
+    both = _api(network.people["neuro-both"])
+    at_ams = both.get(f"/api/v1/patients/?site={network.amsterdam.pk}").json()["results"]
+    assert [p["id"] for p in at_ams] == [str(network.due["AMS"].pk)]
+    assert both.get("/api/v1/patients/?site=amsterdam").status_code == 400
+    london_only = _api(network.people["neuro-ldn"])
+    assert london_only.get(f"/api/v1/patients/?site={network.amsterdam.pk}").json() == {
+        "next": None,
+        "previous": None,
+        "results": [],
+    }
