@@ -11,8 +11,8 @@ from rest_framework.response import Response
 
 from natalizumab_monitor.api import ApiViewSet, RecordCursorPagination, errors
 
-from . import scoping
 from .models import Site
+from .selectors import visible_sites
 
 SITE_REQUIRED = "Name the patient's site: you work at more than one."
 
@@ -21,13 +21,6 @@ class SiteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Site
         fields = ["id", "code", "name", "time_zone"]
-
-
-def callers_sites() -> QuerySet[Site]:
-    """The sites the current caller may see (every site for background work)."""
-    sites = scoping.visible_site_ids()
-    every = Site.objects.order_by("code")
-    return every if sites is None else every.filter(pk__in=sites)
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -44,7 +37,7 @@ class CallerSiteField(serializers.PrimaryKeyRelatedField):
         super().__init__(**kwargs)
 
     def get_queryset(self) -> QuerySet[Site]:
-        return callers_sites()
+        return visible_sites()
 
 
 def site_of_new_patient(chosen: Site | None) -> Site | None:
@@ -52,7 +45,7 @@ def site_of_new_patient(chosen: Site | None) -> Site | None:
     only site (None: the installation has none yet, the first is made with the patient)."""
     if chosen is not None:
         return chosen
-    mine = list(callers_sites()[:2])
+    mine = list(visible_sites()[:2])
     if len(mine) == 1:
         return mine[0]
     if mine:
@@ -75,7 +68,7 @@ class SiteViewSet(ApiViewSet):
     pagination_class = ByCode
 
     def get_queryset(self) -> QuerySet[Site]:
-        return callers_sites()
+        return visible_sites()
 
     def list(self, request: Request) -> Response:
         return self.paginated(self.get_queryset(), SiteSerializer)

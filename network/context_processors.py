@@ -11,7 +11,7 @@ def sites(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    mine = list(selectors.sites_for(user))
+    mine = selectors.my_sites(request)
     return {
         "current_site": selectors.current_site(request),
         "my_sites": mine,

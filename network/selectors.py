@@ -20,6 +20,23 @@ def sites_for(user: Any) -> QuerySet[Site]:
     return every if sites is None else every.filter(pk__in=sites)
 
 
+def visible_sites() -> QuerySet[Site]:
+    """The sites the current caller may see (every site for background work)."""
+    sites = scoping.visible_site_ids()
+    every = Site.objects.order_by("code")
+    return every if sites is None else every.filter(pk__in=sites)
+
+
+def my_sites(request: HttpRequest) -> list[Site]:
+    """The signed-in user's sites, read once per request (the header and the pages share it)."""
+    if not hasattr(request, "_my_sites"):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return []
+        request._my_sites = list(sites_for(user))  # type: ignore[attr-defined]
+    return request._my_sites  # type: ignore[attr-defined]
+
+
 def current_site(request: HttpRequest) -> Site | None:
     """The site the user's pages are about: chosen in the switcher, else their first.
 
@@ -30,7 +47,7 @@ def current_site(request: HttpRequest) -> Site | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    mine = list(sites_for(user))
+    mine = my_sites(request)
     chosen = getattr(request, "session", {}).get(SESSION_KEY)
     first = min(mine, key=lambda site: site.pk) if mine else None  # the earliest opened
     site = next((s for s in mine if s.pk == chosen), first)
