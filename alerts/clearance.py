@@ -8,8 +8,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
+from django.db.models import Exists, OuterRef, Q
+
+from alerts.evaluation import config_version
+from alerts.models import EvaluationSchedule, PendingEvaluation
 from alerts.profile import active_config
-from alerts.rules import Finding, GateResult, check_infusion, evaluate
+from alerts.rules import Finding, GateResult, RuleConfig, check_infusion, evaluate
 from alerts.snapshots import build_snapshot, build_snapshots
 from natalizumab_monitor import clock
 
@@ -39,10 +43,47 @@ def clearance_for(
 def clearances_for(
     patient_ids: Iterable[UUID | str], *, now: datetime | None = None
 ) -> dict[str, GateResult]:
-    """Clearance of many patients at once (today's infusion list), keyed by patient id."""
+    """Clearance of many patients at once (today's list, the bag board), keyed by patient id.
+
+    A patient's clearance stored by their last evaluation is used while it is still the
+    clearance now (see `stored_clearances`); the others are computed on the spot, the same
+    way. Asked about another moment than now, every clearance is computed.
+    """
+    ids = [str(patient_id) for patient_id in patient_ids]
     moment = now or clock.now()
     config = active_config()
+    clearances = stored_clearances(ids, now=moment, config=config) if now is None else {}
+    missing = [patient_id for patient_id in ids if patient_id not in clearances]
+    if missing:
+        clearances |= {
+            patient_id: check_infusion(snapshot, moment, config)
+            for patient_id, snapshot in build_snapshots(missing).items()
+        }
+    return clearances
+
+
+def stored_clearances(
+    patient_ids: list[str], *, now: datetime, config: RuleConfig
+) -> dict[str, GateResult]:
+    """The clearances stored by the patients' last evaluations that are still theirs now.
+
+    Every write of a clinical record marks the patient (PendingEvaluation) in its own
+    transaction, and only the evaluation that saw the write removes the mark: with no mark,
+    the last evaluation saw every record. A stored clearance also needs the same thresholds,
+    the patient's site's time zone, and its moment of change (by time alone) not yet come.
+    """
+    rows = (
+        EvaluationSchedule.objects.filter(
+            Q(clearance_until__isnull=True) | Q(clearance_until__gt=now),
+            patient_id__in=patient_ids,
+            config_version=config_version(config),
+            clearance__isnull=False,
+        )
+        .exclude(Exists(PendingEvaluation.objects.filter(patient_id=OuterRef("patient_id"))))
+        .values_list("patient_id", "clearance", "time_zone", "patient__site__time_zone")
+    )
     return {
-        patient_id: check_infusion(snapshot, moment, config)
-        for patient_id, snapshot in build_snapshots(patient_ids).items()
+        str(patient_id): GateResult.model_validate(clearance)
+        for patient_id, clearance, stored_zone, zone in rows
+        if stored_zone == zone
     }

@@ -33,7 +33,14 @@ from alerts.models import (
 )
 from alerts.notifications import deliver_emails, notify_critical
 from alerts.profile import active_config
-from alerts.rules import Finding, PatientSnapshot, RuleConfig, evaluate, next_change
+from alerts.rules import (
+    Finding,
+    PatientSnapshot,
+    RuleConfig,
+    check_infusion,
+    evaluate,
+    next_changes,
+)
 from alerts.services import lock_feed, save_alert_change
 from alerts.snapshots import build_snapshots
 from natalizumab_monitor import clock
@@ -125,7 +132,7 @@ def _evaluate_in_one_transaction(
         findings = {
             patient_id: evaluate(snapshots[patient_id], now, config) for patient_id in found
         }
-        _schedule_next(snapshots, now, config)
+        _schedule_next(snapshots, findings, now, config)
         results = {
             patient_id: EvaluationResult(patient_id=patient_id, found=patient_id in found)
             for patient_id in ids
@@ -156,23 +163,41 @@ def config_version(config: RuleConfig) -> str:
 
 
 def _schedule_next(
-    snapshots: dict[str, PatientSnapshot], now: datetime, config: RuleConfig
+    snapshots: dict[str, PatientSnapshot],
+    findings: dict[str, list[Finding]],
+    now: datetime,
+    config: RuleConfig,
 ) -> None:
-    """Record when each patient's findings can next change by time alone (one statement)."""
+    """Record when each patient's findings can next change by time alone, and their
+    clearance until it may change (one statement)."""
     version = config_version(config)
-    EvaluationSchedule.objects.bulk_create(
-        [
+    schedules = []
+    for patient_id, snapshot in snapshots.items():
+        clearance = check_infusion(snapshot, now, config, findings=findings[patient_id])
+        findings_change, clearance_change = next_changes(snapshot, now, config)
+        schedules.append(
             EvaluationSchedule(
                 patient_id=patient_id,
                 evaluated_at=now,
-                next_change_at=next_change(snapshot, now, config),
+                next_change_at=findings_change,
                 config_version=version,
+                clearance=clearance.model_dump(mode="json"),
+                clearance_until=clearance_change,
+                time_zone=snapshot.clinic_time_zone,
             )
-            for patient_id, snapshot in snapshots.items()
-        ],
+        )
+    EvaluationSchedule.objects.bulk_create(
+        schedules,
         update_conflicts=True,
         unique_fields=["patient"],
-        update_fields=["evaluated_at", "next_change_at", "config_version"],
+        update_fields=[
+            "evaluated_at",
+            "next_change_at",
+            "config_version",
+            "clearance",
+            "clearance_until",
+            "time_zone",
+        ],
     )
 
 

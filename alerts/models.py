@@ -169,6 +169,13 @@ class EvaluationSchedule(models.Model):
     next_change_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # The rule profile and version the findings were computed with.
     config_version = models.CharField(max_length=60)
+    # The patient's clearance as of the evaluation (the gate with no infusion or bag chosen,
+    # GateResult as JSON), for the lists that show many patients' clearance at once. It is
+    # the clearance now while the patient has no pending mark, the thresholds and the time
+    # zone are the same, and `clearance_until` (empty: a new record) has not come.
+    clearance = models.JSONField(null=True, blank=True)
+    clearance_until = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"{self.patient_id} next change {self.next_change_at}"

@@ -8,7 +8,7 @@ from .config import PROFILES, RuleConfig, load_config, preparation_expires_at
 from .engine import RULE_IDS, evaluate
 from .findings import Finding
 from .gate import GateResult, check_infusion, is_visit_step
-from .next_change import next_change
+from .next_change import clearance_change, next_change, next_changes
 from .pml import PML_RISK_TABLE, PmlRisk, pml_risk
 from .snapshot import (
     AntibodyTestSnapshot,
@@ -51,9 +51,11 @@ __all__ = [
     "RelapseSnapshot",
     "RuleConfig",
     "check_infusion",
+    "clearance_change",
     "evaluate",
     "load_config",
     "next_change",
+    "next_changes",
     "pml_risk",
     "preparation_expires_at",
 ]

@@ -314,16 +314,18 @@ def check_infusion(
     *,
     infusion_id: str | None = None,
     preparation_id: str | None = None,
+    findings: list[Finding] | None = None,
 ) -> GateResult:
     """Whether the patient is cleared, what the visit still needs, and what to see first.
 
     Every finding that blocks infusions blocks, unless an unconsumed `override` decision for
     its rule covers it (never a suspended or discontinued course, never "never re-treat",
-    never a bad bag).
+    never a bad bag). `findings`: `evaluate(snapshot, now, config)`, when the caller has it.
     """
     now = utc_now_argument(now)
     known = as_of(snapshot, now)
-    findings = evaluate(snapshot, now, config)
+    if findings is None:
+        findings = evaluate(snapshot, now, config)
     findings = _checklist_findings(known, config, findings, infusion_id)
     findings = _preparation_findings(
         known, config, findings, infusion_id=infusion_id, preparation_id=preparation_id

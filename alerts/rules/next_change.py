@@ -52,6 +52,38 @@ def next_change(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) ->
     return min((moment for moment in moments if moment > now), default=None)
 
 
+def clearance_change(
+    snapshot: PatientSnapshot, now: datetime, config: RuleConfig
+) -> datetime | None:
+    """The first moment after `now` at which the patient's clearance (the gate with no
+    infusion or bag chosen: `check_infusion(snapshot, now, config)`) may change by time alone
+    (UTC; None as above)."""
+    return next_changes(snapshot, now, config)[1]
+
+
+def next_changes(
+    snapshot: PatientSnapshot, now: datetime, config: RuleConfig
+) -> tuple[datetime | None, datetime | None]:
+    """When the findings, and when the clearance, may next change by time alone.
+
+    The clearance changes with the findings, and also at the next midnight while a dose
+    today would be early: the gate's early-dose warning names the day and counts the days.
+    """
+    now = utc_now_argument(now)
+    findings_change = next_change(snapshot, now, config)
+    given = given_infusions(as_of(snapshot, now))
+    last = given[-1] if given else None
+    if last is None or last.started_at is None:
+        return findings_change, findings_change
+    today = clinic_today(snapshot, now)
+    if (today - local_date(snapshot, last.started_at)).days >= config.early_interval_days:
+        return findings_change, findings_change
+    tomorrow = _start_of(today + _ONE_DAY, snapshot)
+    if findings_change is None:
+        return None, tomorrow
+    return findings_change, min(findings_change, tomorrow)
+
+
 def _start_of(day: date, snapshot: PatientSnapshot) -> datetime:
     """The instant the clinic's calendar turns to `day` (midnight in its time zone), in UTC."""
     return datetime.combine(day, time(), tzinfo=snapshot.zone).astimezone(UTC)

@@ -12,7 +12,15 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alerts.rules import PatientSnapshot, RuleConfig, evaluate, next_change, preparation_expires_at
+from alerts.rules import (
+    PatientSnapshot,
+    RuleConfig,
+    check_infusion,
+    clearance_change,
+    evaluate,
+    next_change,
+    preparation_expires_at,
+)
 
 from .factories import (
     DOCUMENT,
@@ -20,6 +28,7 @@ from .factories import (
     TODAY,
     at,
     bag,
+    given_infusion,
     medication,
     on,
     quiet_patient,
@@ -64,6 +73,38 @@ def test_findings_stand_until_the_next_change(
     findings = evaluate(snapshot, now, config)
     for probe in probes(now, moment, extra):
         assert evaluate(snapshot, probe, config) == findings, (now, probe, moment)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    snapshot=patients(),
+    config=configs,
+    back=st.integers(0, 500 * 24 * 60),
+    extra=st.lists(st.integers(0, 400 * 24 * 60), max_size=8),
+)
+def test_a_clearance_stands_until_its_change(
+    snapshot: PatientSnapshot, config: RuleConfig, back: int, extra: list[int]
+) -> None:
+    # The nurse's and pharmacist's lists show the clearance stored at the last evaluation
+    # until this moment: the gate must give the same answer at every moment before it.
+    now = NOW - timedelta(minutes=back)
+    moment = clearance_change(snapshot, now, config)
+    assert moment is None or moment > now
+    findings_change = next_change(snapshot, now, config)
+    assert moment is None or findings_change is None or moment <= findings_change
+    clearance = check_infusion(snapshot, now, config)
+    for probe in probes(now, moment, extra):
+        assert check_infusion(snapshot, probe, config) == clearance, (now, probe, moment)
+
+
+def test_an_early_dose_warning_changes_each_midnight_until_the_dose_is_not_early() -> None:
+    patient = with_records(quiet_patient(), infusions=[given_infusion(at(-3))])
+    warning = check_infusion(patient, NOW, DOCUMENT).warnings
+    assert [finding.rule for finding in warning] == ["INF-INTERVAL"]
+    assert clearance_change(patient, NOW, DOCUMENT) == midnight(1)
+    assert check_infusion(patient, midnight(1), DOCUMENT).warnings != warning
+    late = quiet_patient(infusions=(quiet_patient().infusions[0],))  # 48 days ago
+    assert clearance_change(late, NOW, DOCUMENT) == next_change(late, NOW, DOCUMENT)
 
 
 def test_a_quiet_patient_changes_next_on_a_due_day_not_tomorrow() -> None:

@@ -1,0 +1,157 @@
+"""The day's lists show each patient's clearance as their last evaluation stored it, while it
+is still the clearance now; a new record, a moment of change, another time zone or other
+thresholds make the list ask the rules engine again. Never a stale "cleared"."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from alerts.clearance import clearance_for, clearances_for
+from alerts.evaluation import evaluate_patients
+from alerts.models import EvaluationSchedule, PendingEvaluation
+from infusions.models import InfusionStatus, PreparationStatus
+from labs.models import LabResult
+from natalizumab_monitor import clock
+from natalizumab_monitor.roles import NURSE, PHARMACIST
+from network.models import Site
+from patients.models import Patient
+from tests.factories import make_cleared_patient, make_infusion, make_preparation
+
+pytestmark = pytest.mark.django_db
+
+
+def due_today(family_name: str) -> Patient:
+    """Cleared, last dose 28 days ago: due today, on the nurse's list."""
+    patient = make_cleared_patient(
+        family_name=family_name, treatment_start=clock.clinic_today() - timedelta(days=30)
+    )
+    started = clock.now() - timedelta(days=28)
+    bag = make_preparation(
+        patient, prepared_at=started - timedelta(hours=1), status=PreparationStatus.USED
+    )
+    make_infusion(
+        patient,
+        preparation=bag,
+        status=InfusionStatus.DISCHARGED,
+        started_at=started,
+        ended_at=started + timedelta(minutes=65),
+        discharged_at=started + timedelta(minutes=130),
+    )
+    return patient
+
+
+def evaluated(*patients: Patient) -> None:
+    evaluate_patients([patient.pk for patient in patients])
+    assert not PendingEvaluation.objects.filter(patient__in=patients).exists()
+
+
+def reads_records(client: Client, url: str) -> bool:
+    """Whether the page read lab results (only a snapshot for the rules engine does)."""
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return any('"labs_labresult"' in query["sql"] for query in captured.captured_queries)
+
+
+def live(patient: Patient) -> dict:
+    return clearance_for(patient.pk).model_dump(mode="json")
+
+
+def test_an_evaluated_patient_is_listed_with_the_stored_clearance_which_is_the_live_one(
+    client_as: Callable[[str | None], Client],
+) -> None:
+    patients = [due_today(f"Stored{i}") for i in range(3)]
+    nurse = client_as(NURSE)
+    today = reverse("infusions:today")
+    assert reads_records(nurse, today)  # never evaluated: asked on the spot
+    evaluated(*patients)
+
+    assert not reads_records(nurse, today)
+    stored = clearances_for([patient.pk for patient in patients])
+    for patient in patients:
+        assert stored[str(patient.pk)].model_dump(mode="json") == live(patient)
+        assert stored[str(patient.pk)].cleared
+    assert "Pre-infusion checklist" in nurse.get(today).content.decode()
+
+
+def test_a_new_result_shows_on_the_list_before_its_evaluation_runs(
+    client_as: Callable[[str | None], Client],
+) -> None:
+    patient = due_today("Liver")
+    evaluated(patient)
+    nurse = client_as(NURSE)
+    page = nurse.get(reverse("infusions:today")).content.decode()
+    assert "not-cleared" not in page
+
+    # ALT at 6 x the upper limit, saved as the lab interface saves it; no worker runs here, so
+    # the patient stays marked and the stored clearance ("cleared") is stale.
+    LabResult.objects.create(
+        patient=patient,
+        analyte="ALT",
+        value=Decimal(240),
+        unit="U/L",
+        reference_low=Decimal(7),
+        reference_high=Decimal(40),
+        collected_at=clock.now() - timedelta(hours=1),
+    )
+    assert PendingEvaluation.objects.filter(patient=patient).exists()
+    page = nurse.get(reverse("infusions:today")).content.decode()
+    assert "not-cleared" in page
+    assert not clearances_for([patient.pk])[str(patient.pk)].cleared
+    assert "Record the checklist (not cleared)" in page
+
+
+def test_a_bag_is_warned_of_then_expired_on_the_board_not_frozen_at_the_evaluation(
+    client_as: Callable[[str | None], Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patient = due_today("Countdown")
+    bag = make_preparation(patient, prepared_at=clock.now() - timedelta(hours=6))  # 2 h left
+    evaluated(patient)
+    warned_from = bag.expires_at - timedelta(minutes=60)
+    assert EvaluationSchedule.objects.get(patient=patient).clearance_until == warned_from
+    pharmacist = client_as(PHARMACIST)
+    board = reverse("infusions:bags")
+    assert not reads_records(pharmacist, board)
+    assert not clearances_for([patient.pk])[str(patient.pk)].warnings
+
+    for later, expired in ((warned_from + timedelta(minutes=1), False),
+                           (bag.expires_at + timedelta(minutes=1), True)):  # fmt: skip
+        monkeypatch.setattr(clock, "now", lambda moment=later: moment)
+        assert reads_records(pharmacist, board)  # the stored clearance's moment has come
+        clearance = clearances_for([patient.pk])[str(patient.pk)]
+        assert clearance.model_dump(mode="json") == live(patient)
+        found = clearance.visit_steps if expired else clearance.warnings
+        stability = [f.evidence["expired"] for f in found if f.rule == "PREP-STABILITY"]
+        assert stability == [expired]
+
+
+def test_a_site_moved_to_another_time_zone_or_new_thresholds_are_asked_again(
+    client_as: Callable[[str | None], Client], settings: object
+) -> None:
+    patient = due_today("Zone")
+    evaluated(patient)
+    nurse = client_as(NURSE)
+    today = reverse("infusions:today")
+    assert not reads_records(nurse, today)
+
+    Site.objects.filter(pk=patient.site_id).update(time_zone="Pacific/Auckland")
+    assert reads_records(nurse, today)
+    evaluated(patient)
+    assert not reads_records(nurse, today)
+
+    EvaluationSchedule.objects.filter(patient=patient).update(config_version="document/0")
+    assert reads_records(nurse, today)
+
+
+def test_a_clearance_asked_for_another_moment_is_computed_for_that_moment() -> None:
+    patient = due_today("Moment")
+    evaluated(patient)
+    moment: datetime = clock.now() - timedelta(days=27)  # the day after the last dose
+    asked = clearances_for([patient.pk], now=moment)[str(patient.pk)]
+    assert [finding.rule for finding in asked.warnings] == ["INF-INTERVAL"]  # early dose
+    assert not clearances_for([patient.pk])[str(patient.pk)].warnings
