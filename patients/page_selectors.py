@@ -24,20 +24,23 @@ from django.db.models import (
 from alerts.models import Alert, AlertStatus, Severity
 from alerts.profile import active_config
 from alerts.rules import GateResult, PmlRisk, check_infusion, pml_risk
-from alerts.rules.wording import date_text, unit_text
+from alerts.rules.snapshot import (
+    AntibodyTestSnapshot,
+    EdssSnapshot,
+    InfectionSnapshot,
+    LabResultSnapshot,
+    MedicationSnapshot,
+    MriStudySnapshot,
+    ReactionSnapshot,
+    RelapseSnapshot,
+)
+from alerts.rules.wording import date_text, datetime_text, unit_text
 from alerts.snapshots import build_snapshot
-from infusions.models import Infusion, InfusionReaction, InfusionStatus, PreInfusionChecklist
-from labs.models import AntibodyTest, LabResult, MriStudy
+from infusions.models import Infusion, InfusionStatus, PreInfusionChecklist
+from labs.models import Analyte
 from natalizumab_monitor import clock
 
-from .models import (
-    EdssAssessment,
-    Infection,
-    Medication,
-    Patient,
-    Relapse,
-    TreatmentDecision,
-)
+from .models import MedicationCategory, Patient, TreatmentDecision
 
 STANDING = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 WORKLIST_PAGE_SIZE = 25
@@ -122,6 +125,10 @@ class TimelineEntry:
     title: str
     detail: str = ""
     flag: str = ""  # "danger" / "warning" / "": how the entry is marked
+    # As the page writes them (set by build_timeline): the time, else the day, in the
+    # clinic's words; the day for the <time> element.
+    when: str = field(default="", init=False)
+    iso_day: str = field(default="", init=False)
 
 
 @dataclass
@@ -169,16 +176,22 @@ def held_visits(infusions: list[Infusion]) -> list[HeldVisit]:
 
 @dataclass
 class PatientPage:
+    """One patient's page. The clinical records are the engine's snapshot (one read feeds the
+    clearance, the PML risk and the history shown); the page reads as models only what the
+    snapshot does not carry: the alerts, the visits (reasons, who asked the checklist) and the
+    decisions (who decided)."""
+
     patient: Patient
     standing_alerts: list[Alert]
     infusions: list[Infusion]
-    lab_results: list[LabResult]
-    antibody_tests: list[AntibodyTest]
-    mri_studies: list[MriStudy]
-    edss: list[EdssAssessment]
-    relapses: list[Relapse]
-    medications: list[Medication]
-    infections: list[Infection]
+    reactions: dict[str, tuple[ReactionSnapshot, ...]]  # by infusion id (text)
+    lab_results: list[LabResultSnapshot]
+    antibody_tests: list[AntibodyTestSnapshot]
+    mri_studies: list[MriStudySnapshot]
+    edss: list[EdssSnapshot]
+    relapses: list[RelapseSnapshot]
+    medications: list[MedicationSnapshot]
+    infections: list[InfectionSnapshot]
     decisions: list[TreatmentDecision]
     clearance: GateResult
     pml: PmlRisk
@@ -189,7 +202,11 @@ class PatientPage:
 
 
 def patient_page(patient_id: UUID | str) -> PatientPage:
-    """Everything of one patient the neurologist's page shows; raises Patient.DoesNotExist."""
+    """Everything of one patient the neurologist's page shows; raises Patient.DoesNotExist.
+
+    A fixed number of queries: the patient (scoped to the caller's sites) with its standing
+    alerts, visits and decisions, then the engine's snapshot of the patient's records.
+    """
     patient = Patient.objects.prefetch_related(
         Prefetch(
             "alerts",
@@ -201,25 +218,15 @@ def patient_page(patient_id: UUID | str) -> PatientPage:
         ),
         Prefetch(
             "infusions",
-            queryset=Infusion.objects.select_related("preparation", "checklist__asked_by")
-            .prefetch_related(
-                Prefetch("reactions", queryset=InfusionReaction.objects.order_by("onset_at"))
-            )
-            .order_by("created_at"),
+            queryset=Infusion.objects.select_related("checklist__asked_by").order_by("created_at"),
         ),
-        Prefetch("lab_results", queryset=LabResult.objects.order_by("collected_at", "analyte")),
-        Prefetch("antibody_tests", queryset=AntibodyTest.objects.order_by("collected_at")),
-        Prefetch("mri_studies", queryset=MriStudy.objects.order_by("performed_on")),
-        Prefetch("edss", queryset=EdssAssessment.objects.order_by("assessed_on")),
-        Prefetch("relapses", queryset=Relapse.objects.order_by("onset_on")),
-        Prefetch("medications", queryset=Medication.objects.order_by("started_on")),
-        Prefetch("infections", queryset=Infection.objects.order_by("onset_on")),
         Prefetch(
             "decisions",
             queryset=TreatmentDecision.objects.select_related("decided_by").order_by("decided_at"),
         ),
     ).get(pk=patient_id)
-    # The engine answers from the same snapshot: clearance and PML risk never disagree.
+    # The engine answers from the same snapshot the page shows: clearance, PML risk and the
+    # history never disagree, and the records are read once.
     snapshot = build_snapshot(patient.pk)
     now = clock.now()
     config = active_config()
@@ -227,13 +234,15 @@ def patient_page(patient_id: UUID | str) -> PatientPage:
         patient=patient,
         standing_alerts=patient.standing,  # type: ignore[attr-defined]
         infusions=list(patient.infusions.all()),
-        lab_results=list(patient.lab_results.all()),
-        antibody_tests=list(patient.antibody_tests.all()),
-        mri_studies=list(patient.mri_studies.all()),
-        edss=list(patient.edss.all()),
-        relapses=list(patient.relapses.all()),
-        medications=list(patient.medications.all()),
-        infections=list(patient.infections.all()),
+        reactions={infusion.id: infusion.reactions for infusion in snapshot.infusions},
+        # A day's results in analyte order: the timeline's entry lists them so.
+        lab_results=sorted(snapshot.lab_results, key=lambda lab: (lab.collected_at, lab.analyte)),
+        antibody_tests=list(snapshot.antibody_tests),
+        mri_studies=list(snapshot.mri_studies),
+        edss=list(snapshot.edss),
+        relapses=sorted(snapshot.relapses, key=lambda relapse: relapse.onset_on),
+        medications=sorted(snapshot.medications, key=lambda medication: medication.started_on),
+        infections=sorted(snapshot.infections, key=lambda infection: infection.onset_on),
         decisions=list(patient.decisions.all()),
         clearance=check_infusion(snapshot, now, config),
         pml=pml_risk(snapshot, now, config),
@@ -259,7 +268,7 @@ def _number(value: Decimal | None) -> str:
     return text
 
 
-def _lab_text(lab: LabResult) -> tuple[str, str]:
+def _lab_text(lab: LabResultSnapshot) -> tuple[str, str]:
     limits = _range_text(lab)
     flag = ""
     above = lab.value > lab.reference_high
@@ -275,14 +284,14 @@ def _lab_text(lab: LabResult) -> tuple[str, str]:
     return f"{lab.analyte} {_number(lab.value)} {unit_text(lab.unit)} ({limits})", flag
 
 
-def _range_text(lab: LabResult) -> str:
+def _range_text(lab: LabResultSnapshot) -> str:
     low, high = _number(lab.reference_low), _number(lab.reference_high)
     return f"{low}–{high}" if low else f"≤ {high}"
 
 
-def latest_labs(labs: list[LabResult]) -> list[dict[str, Any]]:
+def latest_labs(labs: list[LabResultSnapshot]) -> list[dict[str, Any]]:
     """The latest result of each analyte, flagged against its own reference range."""
-    latest: dict[str, LabResult] = {}
+    latest: dict[str, LabResultSnapshot] = {}
     for lab in labs:  # oldest first, so the last one seen is the latest
         latest[lab.analyte] = lab
     rows = []
@@ -292,7 +301,13 @@ def latest_labs(labs: list[LabResult]) -> list[dict[str, Any]]:
             continue
         _, flag = _lab_text(lab)
         rows.append(
-            {"result": lab, "value": _number(lab.value), "range": _range_text(lab), "flag": flag}
+            {
+                "result": lab,
+                "name": Analyte(analyte).label,
+                "value": _number(lab.value),
+                "range": _range_text(lab),
+                "flag": flag,
+            }
         )
     return rows
 
@@ -322,7 +337,7 @@ def build_timeline(page: PatientPage) -> list[TimelineEntry]:
             else None
         )
         detail = f"{minutes} min" if minutes is not None else "running"
-        reactions = list(infusion.reactions.all())
+        reactions = page.reactions.get(str(infusion.id), ())
         flag = ""
         if reactions:
             worst = "severe" if any(r.severity == "severe" for r in reactions) else "mild"
@@ -338,7 +353,7 @@ def build_timeline(page: PatientPage) -> list[TimelineEntry]:
         entries.append(
             TimelineEntry(start.date(), infusion.started_at, "infusion", "Infusion", detail, flag)
         )
-    labs_by_time: dict[datetime, list[LabResult]] = {}
+    labs_by_time: dict[datetime, list[LabResultSnapshot]] = {}
     for lab in page.lab_results:
         labs_by_time.setdefault(lab.collected_at, []).append(lab)
     for collected_at, labs in labs_by_time.items():
@@ -398,7 +413,7 @@ def build_timeline(page: PatientPage) -> list[TimelineEntry]:
                 None,
                 "medication",
                 "Medication started",
-                f"{medication.name} ({medication.get_category_display()})",
+                f"{medication.name} ({MedicationCategory(medication.category).label})",
                 "warning" if medication.category != "other" else "",
             )
         )
@@ -448,6 +463,11 @@ def build_timeline(page: PatientPage) -> list[TimelineEntry]:
         key=lambda e: (e.day, e.at or datetime.combine(e.day, time.min, tzinfo=UTC)),
         reverse=True,
     )
+    # Written here rather than by a filter per entry: a long history is hundreds of entries.
+    zone = clock.clinic_zone()
+    for entry in entries:
+        entry.when = datetime_text(entry.at, zone) if entry.at else date_text(entry.day)
+        entry.iso_day = entry.day.isoformat()
     return entries
 
 
@@ -467,7 +487,7 @@ def _float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _segments(labs: list[LabResult], bound: Any) -> list[dict[str, Any]]:
+def _segments(labs: list[LabResultSnapshot], bound: Any) -> list[dict[str, Any]]:
     """Runs of consecutive results that share a limit: one line or band per run.
 
     Each result carries its own lab's reference range, so a limit holds only from the first
@@ -496,7 +516,7 @@ def _segments(labs: list[LabResult], bound: Any) -> list[dict[str, Any]]:
     return segments
 
 
-def _series(labs: list[LabResult]) -> list[dict[str, Any]]:
+def _series(labs: list[LabResultSnapshot]) -> list[dict[str, Any]]:
     return [
         {
             "x": _ms(lab.collected_at),
@@ -508,7 +528,7 @@ def _series(labs: list[LabResult]) -> list[dict[str, Any]]:
     ]
 
 
-def _range_chart(labs: list[LabResult], label: str) -> dict[str, Any]:
+def _range_chart(labs: list[LabResultSnapshot], label: str) -> dict[str, Any]:
     """One analyte with its reference band (low to high of each result's own range)."""
     bands = [
         {
@@ -532,7 +552,7 @@ def _range_chart(labs: list[LabResult], label: str) -> dict[str, Any]:
 
 def build_charts(page: PatientPage, *, liver_multiple: Decimal) -> dict[str, Any]:
     """Chart data as plain JSON (written with json_script, never as HTML)."""
-    by_analyte: dict[str, list[LabResult]] = {}
+    by_analyte: dict[str, list[LabResultSnapshot]] = {}
     for lab in page.lab_results:
         by_analyte.setdefault(lab.analyte, []).append(lab)
     multiple = float(liver_multiple)

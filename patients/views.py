@@ -127,7 +127,9 @@ def infection_resolved(request: HttpRequest, patient_id: UUID, infection_id: UUI
             return redirect("patients:detail", patient_id=patient_id)
     else:
         problem = "Give the date the infection resolved."
-    context = _detail_context(patient_id, resolve_problem={"id": infection.id, "text": problem})
+    # The page's infections carry their ids as text (the engine's snapshot).
+    problem_at = {"id": str(infection.id), "text": problem}
+    context = _detail_context(patient_id, resolve_problem=problem_at)
     return render(request, "patients/detail.html", context, status=400)
 
 

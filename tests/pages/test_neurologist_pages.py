@@ -324,6 +324,22 @@ def test_record_forms_save_through_the_services(neurologist: Client) -> None:
     assert infection.resolved_on == clock.clinic_today()
 
 
+def test_a_refused_resolution_is_shown_beside_its_own_infection(neurologist: Client) -> None:
+    patient = make_patient()
+    today = clock.clinic_today()
+    first = Infection.objects.create(patient=patient, description="Cystitis", onset_on=today)
+    second = Infection.objects.create(patient=patient, description="Cold", onset_on=today)
+
+    refused = neurologist.post(
+        reverse("patients:infection_resolved", args=[patient.id, second.id]), {"resolved_on": ""}
+    )
+
+    page = refused.content.decode()
+    assert refused.status_code == 400
+    assert f'id="resolved-{second.id}-error">Give the date the infection resolved.' in page
+    assert f'id="resolved-{first.id}-error"' not in page
+
+
 def test_the_patient_page_shows_when_the_background_checks_last_ran(neurologist: Client) -> None:
     patient = make_patient()
     sweep = clock.now().replace(hour=2, minute=5, second=0, microsecond=0) - timedelta(days=1)
