@@ -193,9 +193,9 @@ class Infusion(RecordModel):
             models.Index(fields=["patient", "started_at"]),
             # The nurse's list finds the day's patients by the start of their last dose, and
             # the visits under way, without reading every patient.
-            models.Index(fields=["started_at"]),
+            models.Index(fields=["started_at", "patient"]),
             models.Index(
-                fields=["status"],
+                fields=["status", "patient"],
                 condition=Q(status__in=["planned", "running", "stopped"]),
                 name="infusion_in_progress",
             ),

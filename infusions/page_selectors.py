@@ -83,14 +83,16 @@ def todays_infusion_list(*, site: Site | None, today: date | None = None) -> lis
     """
     today = today or clock.clinic_today()
     midnight = start_of_day(today)
+    # Of patients the scoped query below has already found: every site's manager, so that
+    # each subquery reads the patient's own rows and not every patient's site.
     last_start = Subquery(
-        Infusion.objects.filter(patient=OuterRef("pk"), started_at__isnull=False)
+        Infusion.all_sites.filter(patient=OuterRef("pk"), started_at__isnull=False)
         .order_by("-started_at")
         .values("started_at")[:1]
     )
-    under_way = Exists(Infusion.objects.filter(patient=OuterRef("pk"), status__in=IN_PROGRESS))
+    under_way = Exists(Infusion.all_sites.filter(patient=OuterRef("pk"), status__in=IN_PROGRESS))
     done_today = Exists(
-        Infusion.objects.filter(
+        Infusion.all_sites.filter(
             patient=OuterRef("pk"),
             status=InfusionStatus.DISCHARGED,
             discharged_at__gte=midnight,
@@ -115,8 +117,10 @@ def todays_infusion_list(*, site: Site | None, today: date | None = None) -> lis
     todays_work = Q(status__in=IN_PROGRESS) | Q(
         status=InfusionStatus.DISCHARGED, discharged_at__gte=midnight
     )
-    new_courses = Patient.objects.filter(treatment_start__range=(today - window, today))
-    todays_visits = Infusion.objects.filter(started_in_window | todays_work)
+    new_courses = Patient.objects.filter(_at(site), treatment_start__range=(today - window, today))
+    todays_visits = Infusion.objects.filter(
+        started_in_window | todays_work, _at(site, "patient__site")
+    )
     candidates = Q(pk__in=todays_visits.values("patient_id")) | Q(pk__in=new_courses.values("pk"))
     patients = list(
         Patient.objects.filter(candidates, _at(site))
