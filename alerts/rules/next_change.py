@@ -264,7 +264,7 @@ def _pml_exposure_months(
 def _bag_moments(
     snapshot: PatientSnapshot, now: datetime, config: RuleConfig
 ) -> Iterator[datetime]:
-    """PREP-STABILITY: the warning, each minute of its countdown, and the expiry."""
+    """PREP-STABILITY: the start of the warning, and the expiry."""
     warning = timedelta(minutes=config.prep_expiry_warning_minutes)
     for prep in snapshot.preparations:
         if prep.status != "ready":
@@ -273,5 +273,4 @@ def _bag_moments(
         if now < expires_at - warning:
             yield expires_at - warning
         elif now <= expires_at:
-            minutes_left = int((expires_at - now).total_seconds() // 60)
-            yield expires_at - timedelta(minutes=minutes_left) + _JUST_AFTER
+            yield expires_at + _JUST_AFTER

@@ -136,11 +136,12 @@ def prep_stability(snapshot: PatientSnapshot, now: datetime, config: RuleConfig)
                 "do not infuse; discard it"
             )
         else:
-            minutes_left = int((expires_at - now).total_seconds() // 60)
-            evidence["minutes_left"] = minutes_left
+            # The time, not the minutes left: the finding stands through the warning window
+            # (an alert raised at its start says the same at its end), and the pages count
+            # the minutes down live.
             message = (
-                f"{head} expires at {local_time_text(snapshot, expires_at)}, in "
-                f"{minutes_left} min ({limit})"
+                f"{head} expires at {local_time_text(snapshot, expires_at)} ({limit}): "
+                "start the infusion before then"
             )
         findings.append(
             bag_finding(

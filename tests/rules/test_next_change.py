@@ -132,17 +132,15 @@ def test_an_overdue_dose_is_not_evaluated_again_each_day() -> None:
     assert moment is None or moment > midnight(7)
 
 
-def test_a_bag_changes_when_its_warning_begins_then_each_minute_then_at_its_expiry() -> None:
+def test_a_bag_changes_when_its_warning_begins_then_at_its_expiry() -> None:
     ready = bag(prepared_at=at(hours=-2), storage="room")  # expires in 6 h
     patient = with_records(quiet_patient(), preparations=[ready])
     expires_at = preparation_expires_at(ready, DOCUMENT)
     assert next_change(patient, NOW, DOCUMENT) == expires_at - timedelta(minutes=60)
     in_window = expires_at - timedelta(minutes=30, seconds=20)
-    assert next_change(patient, in_window, DOCUMENT) == expires_at - timedelta(
-        minutes=30, microseconds=-1
-    )
-    last_minute = expires_at - timedelta(seconds=20)
-    assert next_change(patient, last_minute, DOCUMENT) == expires_at + timedelta(microseconds=1)
+    assert next_change(patient, in_window, DOCUMENT) == expires_at + timedelta(microseconds=1)
+    warned = evaluate(patient, expires_at - timedelta(minutes=60), DOCUMENT)
+    assert evaluate(patient, expires_at, DOCUMENT) == warned  # the same warning to the end
 
 
 def test_a_medication_stops_counting_the_day_after_it_stopped() -> None:

@@ -74,7 +74,7 @@ def test_a_room_temperature_bag_at_exactly_8_hours_is_still_usable() -> None:
     prep, patient = _with_bag(prepared_at=at(hours=-8))
     finding = only("PREP-STABILITY", patient)
     assert finding.severity == "warning" and not finding.blocks_infusion
-    assert finding.evidence["expired"] is False and finding.evidence["minutes_left"] == 0
+    assert finding.evidence["expired"] is False
     assert preparation_expires_at(prep, DOCUMENT) == NOW
 
 
@@ -89,7 +89,9 @@ def test_a_room_temperature_bag_at_8_hours_1_minute_is_expired_and_blocks() -> N
 def test_the_warning_starts_60_minutes_before_expiry() -> None:
     _, warned = _with_bag(prepared_at=at(hours=-7))
     _, quiet = _with_bag(prepared_at=at(hours=-7, minutes=1))
-    assert only("PREP-STABILITY", warned).evidence["minutes_left"] == 60
+    warning = only("PREP-STABILITY", warned)
+    assert warning.evidence["expires_at"] == "2026-03-02T11:00:00Z"  # 60 min after NOW
+    assert "expires at" in warning.message and "limit 8 h" in warning.message
     assert findings_for("PREP-STABILITY", quiet) == []
 
 
