@@ -77,6 +77,7 @@ def stored_clearances(
             Q(clearance_until__isnull=True) | Q(clearance_until__gt=now),
             patient_id__in=patient_ids,
             config_version=config_version(config),
+            evaluated_at__lte=now,  # never the clearance of a later moment
             clearance__isnull=False,
         )
         .exclude(Exists(PendingEvaluation.objects.filter(patient_id=OuterRef("patient_id"))))
