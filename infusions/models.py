@@ -59,6 +59,17 @@ class DosePreparation(RecordModel):
 
     class Meta:
         ordering = ["prepared_at"]
+        indexes = [
+            # The bag board: today's bags, and the bags still ready by their expiry; the
+            # nurse's list: a patient's ready bags. None reads a bag history.
+            models.Index(fields=["prepared_at", "patient"]),
+            models.Index(
+                fields=["expires_at", "patient"],
+                condition=Q(status="ready"),
+                name="preparation_ready_by_expiry",
+            ),
+            models.Index(fields=["patient"], condition=Q(status="ready"), name="preparation_ready"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(dose_mg__gt=0), name="preparation_dose_positive"),
             models.CheckConstraint(

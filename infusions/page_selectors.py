@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
 from alerts.clearance import clearance_for, clearances_for
 from alerts.profile import active_config
@@ -59,19 +67,41 @@ class TodayRow:
         """Today's severe reactions of the visit, to show in red with their words."""
         if self.visit is None:
             return []
-        return [r for r in self.visit.reactions.all() if r.severity == ReactionSeverity.SEVERE]
+        reactions = self.visit.reaction_list  # type: ignore[attr-defined]
+        return [r for r in reactions if r.severity == ReactionSeverity.SEVERE]
 
 
-def _due_on(patient: Patient) -> date | None:
-    last = patient.last_started_at  # type: ignore[attr-defined]
-    if last is None:
-        return patient.treatment_start
-    return last.astimezone(clock.clinic_zone()).date() + timedelta(weeks=patient.schedule_weeks)
+def _due_on(
+    last_started_at: datetime | None, schedule_weeks: int, treatment_start: date | None
+) -> date | None:
+    """The next dose's day: the last start + the schedule (the course's start before any)."""
+    if last_started_at is None:
+        return treatment_start
+    local_day = last_started_at.astimezone(clock.clinic_zone()).date()
+    return local_day + timedelta(weeks=schedule_weeks)
+
+
+def _days_overdue(due_on: date | None, today: date) -> int:
+    return max(0, (today - due_on).days) if due_on else 0
 
 
 def _at(site: Site | None, path: str = "site") -> Q:
     """The one site a nurse's or pharmacist's page is about (None: a database of no site)."""
     return Q() if site is None else Q(**{path: site})
+
+
+def _patients_of(infusions: QuerySet[Infusion]) -> QuerySet[Infusion]:
+    return infusions.values("patient_id")
+
+
+def _last_start() -> Subquery:
+    """The start of the patient's last infusion (of a patient the scoped query has already
+    found: every site's manager, so that the subquery reads only the patient's own rows)."""
+    return Subquery(
+        Infusion.all_sites.filter(patient=OuterRef("pk"), started_at__isnull=False)
+        .order_by("-started_at")
+        .values("started_at")[:1]
+    )
 
 
 def todays_infusion_list(*, site: Site | None, today: date | None = None) -> list[TodayRow]:
@@ -80,57 +110,42 @@ def todays_infusion_list(*, site: Site | None, today: date | None = None) -> lis
 
     Due = the last infusion's start + schedule_weeks x 7 days (the treatment start before
     the first infusion). Discontinued courses are not due; suspended ones show, not cleared.
+    Longer overdue than the window, the patient is on the neurologist's worklist instead.
     """
     today = today or clock.clinic_today()
     midnight = start_of_day(today)
-    # Of patients the scoped query below has already found: every site's manager, so that
-    # each subquery reads the patient's own rows and not every patient's site.
-    last_start = Subquery(
-        Infusion.all_sites.filter(patient=OuterRef("pk"), started_at__isnull=False)
-        .order_by("-started_at")
-        .values("started_at")[:1]
-    )
-    under_way = Exists(Infusion.all_sites.filter(patient=OuterRef("pk"), status__in=IN_PROGRESS))
-    done_today = Exists(
-        Infusion.all_sites.filter(
-            patient=OuterRef("pk"),
-            status=InfusionStatus.DISCHARGED,
-            discharged_at__gte=midnight,
-        )
-    )
-    # Due today, or overdue by at most the overdue window (longer than that, the patient is on
-    # the neurologist's worklist): the last start fell in [today - schedule - window, today -
-    # schedule], or, before any infusion, the course started in [today - window, today].
     window = timedelta(days=active_config().interval_overdue_after_days)
-    due = Q(last_started_at__isnull=True, treatment_start__range=(today - window, today))
-    started_in_window = Q()
+    # Candidates found through indexes (each subquery an index-only scan of one range, no
+    # patient read), so the page's cost follows the day's work, not the patients on record:
+    # a course begun within the window, a visit under way or done today, a start that would
+    # make the patient due within the window.
+    under_way = Q(pk__in=_patients_of(Infusion.all_sites.filter(status__in=IN_PROGRESS)))
+    done_today = Q(pk__in=_patients_of(Infusion.all_sites.filter(discharged_at__gte=midnight)))
+    candidates = Q(treatment_start__range=(today - window, today)) | under_way | done_today
     for weeks in (4, 6):
         due_on_today = today - timedelta(weeks=weeks)
-        earliest, latest = start_of_day(due_on_today - window), start_of_day(due_on_today)
-        latest += timedelta(days=1)
-        due |= Q(schedule_weeks=weeks, last_started_at__gte=earliest, last_started_at__lt=latest)
-        started_in_window |= Q(
-            patient__schedule_weeks=weeks, started_at__gte=earliest, started_at__lt=latest
-        )
-    # Candidates found through indexes, so the page's cost follows today's work, not the
-    # number of patients on record.
-    todays_work = Q(status__in=IN_PROGRESS) | Q(
-        status=InfusionStatus.DISCHARGED, discharged_at__gte=midnight
-    )
-    new_courses = Patient.objects.filter(_at(site), treatment_start__range=(today - window, today))
-    todays_visits = Infusion.objects.filter(
-        started_in_window | todays_work, _at(site, "patient__site")
-    )
-    candidates = Q(pk__in=todays_visits.values("patient_id")) | Q(pk__in=new_courses.values("pk"))
-    patients = list(
+        earliest = start_of_day(due_on_today - window)
+        latest = start_of_day(due_on_today + timedelta(days=1))
+        started = Infusion.all_sites.filter(started_at__gte=earliest, started_at__lt=latest)
+        candidates |= Q(schedule_weeks=weeks, pk__in=_patients_of(started))
+    found = (
         Patient.objects.filter(candidates, _at(site))
-        .annotate(last_started_at=last_start, under_way=under_way, done_today=done_today)
-        .filter(
-            Q(under_way=True)
-            | Q(done_today=True)
-            | (due & ~Q(treatment_status=TreatmentStatus.DISCONTINUED))
+        .annotate(
+            last_started_at=_last_start(),
+            busy_today=ExpressionWrapper(under_way | done_today, output_field=BooleanField()),
         )
-        .prefetch_related(
+        .values_list("pk", "last_started_at", "schedule_weeks", "treatment_start",
+                     "treatment_status", "busy_today")
+        .order_by()
+    )  # fmt: skip
+    due_on: dict[UUID, date | None] = {}
+    for pk, last_started_at, weeks, treatment_start, status, busy_today in found:
+        day = _due_on(last_started_at, weeks, treatment_start)
+        due = day is not None and today - window <= day <= today
+        if busy_today or (due and status != TreatmentStatus.DISCONTINUED):
+            due_on[pk] = day
+    patients = list(
+        Patient.objects.filter(pk__in=list(due_on)).prefetch_related(
             Prefetch(
                 "infusions",
                 queryset=Infusion.objects.filter(
@@ -138,7 +153,9 @@ def todays_infusion_list(*, site: Site | None, today: date | None = None) -> lis
                     | Q(status=InfusionStatus.DISCHARGED, discharged_at__gte=midnight)
                 )
                 .select_related("preparation", "checklist")
-                .prefetch_related("reactions")
+                # A list, not the related manager: a manager per visit would cost a scoped
+                # queryset each.
+                .prefetch_related(Prefetch("reactions", to_attr="reaction_list"))
                 .order_by("-created_at"),
                 to_attr="todays_infusions",
             ),
@@ -157,12 +174,11 @@ def todays_infusion_list(*, site: Site | None, today: date | None = None) -> lis
         visits = patient.todays_infusions  # type: ignore[attr-defined]
         in_progress = [v for v in visits if v.status in IN_PROGRESS]
         visit = in_progress[0] if in_progress else (visits[0] if visits else None)
-        due_on = _due_on(patient)
         rows.append(
             TodayRow(
                 patient=patient,
-                due_on=due_on,
-                days_overdue=max(0, (today - due_on).days) if due_on else 0,
+                due_on=due_on[patient.pk],
+                days_overdue=_days_overdue(due_on[patient.pk], today),
                 visit=visit,
                 bags=patient.unassigned_bags,  # type: ignore[attr-defined]
                 clearance=gates.get(str(patient.id)),

@@ -110,6 +110,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Short queries only: PostgreSQL's JIT compiler, which starts on a plan's estimated cost,
+    # would spend tens of milliseconds compiling a page's query that runs in a few.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 # --- Deployment safeguards (natalizumab_monitor/deployment.py) ------------------------------
 # DEPLOYMENT=production needs a real SECRET_KEY (50+ characters, never a published default)

@@ -82,6 +82,20 @@ def test_todays_list_shows_due_and_overdue_patients_only(nurse: Client) -> None:
     assert "5 days overdue" in page
 
 
+def test_a_visit_planned_today_is_listed_whatever_the_due_date(nurse: Client) -> None:
+    # No course start recorded, or the last dose a week ago: the visit is today's work.
+    unknown_start = make_patient(family_name="Nostart", treatment_start=None)
+    make_infusion(unknown_start)
+    early = make_patient(family_name="Early")
+    given_infusion(early, 7)
+    make_infusion(early)
+
+    page = nurse.get(reverse("infusions:today")).content.decode()
+
+    assert unknown_start.mrn in page and early.mrn in page
+    assert page.count("Open: planned") == 2
+
+
 def test_a_suspended_patient_shows_not_cleared_with_the_reason(nurse: Client) -> None:
     patient = make_patient(treatment_status=TreatmentStatus.SUSPENDED)
     given_infusion(patient, 28)
