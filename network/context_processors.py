@@ -16,5 +16,5 @@ def sites(request: HttpRequest) -> dict[str, Any]:
         "current_site": selectors.current_site(request),
         "my_sites": mine,
         # A one-site installation shows no site at all, as before sites.
-        "show_site": len(mine) > 1 or selectors.several_sites(),
+        "show_site": len(mine) > 1 or selectors.site_count(request) > 1,
     }

@@ -45,14 +45,23 @@ def sites_of(user: Any) -> frozenset[int] | None:
     With one site in the database, everyone works there, so a one-site installation behaves
     as it did before sites. A user of no site in a network sees nothing.
     """
-    from .models import Site
-
     if not getattr(user, "is_authenticated", False):
         return frozenset()
     if user.is_superuser:
         return None
+    return sites_among(list(sites_with_membership(user).values_list("id", "mine")))
+
+
+def sites_with_membership(user: Any) -> models.QuerySet:
+    """Every site, each annotated `mine`: whether the user works there."""
+    from .models import Site
+
     membership = Site.staff.through.objects.filter(site_id=OuterRef("pk"), user_id=user.pk)
-    rows = list(Site.objects.annotate(mine=Exists(membership)).values_list("id", "mine"))
+    return Site.objects.annotate(mine=Exists(membership))
+
+
+def sites_among(rows: list[tuple[int, bool]]) -> frozenset[int] | None:
+    """A user's sites from (site id, works there) of every site; None when that is every site."""
     mine = frozenset(site_id for site_id, works_there in rows if works_there)
     if len(mine) == len(rows) or (not mine and len(rows) <= 1):
         return None

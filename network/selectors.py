@@ -28,13 +28,40 @@ def visible_sites() -> QuerySet[Site]:
 
 
 def my_sites(request: HttpRequest) -> list[Site]:
-    """The signed-in user's sites, read once per request (the header and the pages share it)."""
-    if not hasattr(request, "_my_sites"):
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return []
-        request._my_sites = list(sites_for(user))  # type: ignore[attr-defined]
+    """The signed-in user's sites, read once per request (the header and the pages share it).
+
+    One query reads every site with the user's membership: the user's sites (as `sites_for`),
+    their ids for the scoping of the request's reads (`caller_site_ids`) and how many sites
+    there are (`site_count`). Read again if the request's user changes (the API signs in late).
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    if getattr(request, "_my_sites_of", None) != user.pk:
+        every = list(scoping.sites_with_membership(user).order_by("code"))
+        rows = [(site.pk, site.mine) for site in every]
+        mine = None if user.is_superuser else scoping.sites_among(rows)
+        request._my_site_ids = mine  # type: ignore[attr-defined]
+        request._site_count = len(every)  # type: ignore[attr-defined]
+        sites = [site for site in every if mine is None or site.pk in mine]
+        request._my_sites = sites  # type: ignore[attr-defined]
+        request._my_sites_of = user.pk  # type: ignore[attr-defined]
     return request._my_sites  # type: ignore[attr-defined]
+
+
+def caller_site_ids(request: HttpRequest) -> frozenset[int] | None:
+    """The ids of the sites the request's user may see (`scoping.sites_of`); None: every site."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    my_sites(request)
+    return request._my_site_ids  # type: ignore[attr-defined]
+
+
+def site_count(request: HttpRequest) -> int:
+    """How many sites the database has, read with the signed-in user's sites."""
+    my_sites(request)
+    return getattr(request, "_site_count", 0)
 
 
 def current_site(request: HttpRequest) -> Site | None:

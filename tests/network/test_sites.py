@@ -12,7 +12,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from knox.models import AuthToken
 
 from alerts import evaluation
@@ -134,6 +136,19 @@ def test_a_patients_page_is_on_the_patients_sites_clock(network: SimpleNamespace
     neurologist = _page(network.people["neuro-both"])  # current site: London
     page = neurologist.get(f"/patients/{patient.pk}/").content.decode()
     assert "09:30" in page  # 07:30 UTC is 09:30 in Amsterdam in summer, 08:30 in London
+
+
+@pytest.mark.parametrize(("person", "site"), [("neuro-ldn", "LDN"), ("neuro-both", "AMS")])
+def test_a_page_reads_the_users_sites_once_for_its_reads_and_its_header(
+    network: SimpleNamespace, person: str, site: str
+) -> None:
+    neurologist = _page(network.people[person])
+    patient = network.due[site]
+    with CaptureQueriesContext(connection) as captured:
+        page = neurologist.get(f"/patients/{patient.pk}/").content.decode()
+    assert patient.family_name in page
+    memberships = [q for q in captured.captured_queries if "network_site_staff" in q["sql"]]
+    assert len(memberships) == 1
 
 
 def test_the_api_lists_the_callers_sites_and_their_patients_only(
