@@ -35,10 +35,10 @@ from alerts.notifications import deliver_emails, notify_critical
 from alerts.profile import active_config
 from alerts.rules import (
     Finding,
+    GateResult,
     PatientSnapshot,
     RuleConfig,
-    check_infusion,
-    evaluate,
+    findings_and_clearance,
     next_changes,
 )
 from alerts.services import lock_feed, save_alert_change
@@ -129,10 +129,12 @@ def _evaluate_in_one_transaction(
         now = clock.now()
         config = active_config()
         snapshots = build_snapshots(locked)
-        findings = {
-            patient_id: evaluate(snapshots[patient_id], now, config) for patient_id in found
+        assessed = {
+            patient_id: findings_and_clearance(snapshots[patient_id], now, config)
+            for patient_id in found
         }
-        _schedule_next(snapshots, findings, now, config)
+        findings = {patient_id: found_now for patient_id, (found_now, _) in assessed.items()}
+        _schedule_next(snapshots, assessed, now, config)
         results = {
             patient_id: EvaluationResult(patient_id=patient_id, found=patient_id in found)
             for patient_id in ids
@@ -164,7 +166,7 @@ def config_version(config: RuleConfig) -> str:
 
 def _schedule_next(
     snapshots: dict[str, PatientSnapshot],
-    findings: dict[str, list[Finding]],
+    assessed: dict[str, tuple[list[Finding], GateResult]],
     now: datetime,
     config: RuleConfig,
 ) -> None:
@@ -173,7 +175,7 @@ def _schedule_next(
     version = config_version(config)
     schedules = []
     for patient_id, snapshot in snapshots.items():
-        clearance = check_infusion(snapshot, now, config, findings=findings[patient_id])
+        clearance = assessed[patient_id][1]
         findings_change, clearance_change = next_changes(snapshot, now, config)
         schedules.append(
             EvaluationSchedule(

@@ -7,13 +7,14 @@ reauthorization blocks under its own rule, REMS-REAUTH.)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from . import sources
 from ._common import chronological, latest, local_time_text
 from .config import RuleConfig
 from .findings import Finding, make_finding
-from .infusion import given_infusions
+from .infusion import last_given_infusion
 from .snapshot import ChecklistSnapshot, InfusionSnapshot, PatientSnapshot
 
 CHECKLIST_QUESTIONS: dict[str, str] = {
@@ -26,11 +27,15 @@ CHECKLIST_QUESTIONS: dict[str, str] = {
 
 def all_checklists(snapshot: PatientSnapshot) -> list[ChecklistSnapshot]:
     """Every visit's checklist, whether recorded on its own or with an infusion."""
+    return chronological(_every_checklist(snapshot), key=lambda checklist: checklist.asked_at)
+
+
+def _every_checklist(snapshot: PatientSnapshot) -> Iterable[ChecklistSnapshot]:
     by_id = {checklist.id: checklist for checklist in snapshot.checklists}
     for infusion in snapshot.infusions:
         if infusion.checklist is not None:
             by_id.setdefault(infusion.checklist.id, infusion.checklist)
-    return chronological(by_id.values(), key=lambda checklist: checklist.asked_at)
+    return by_id.values()
 
 
 def checklist_of(snapshot: PatientSnapshot, infusion: InfusionSnapshot) -> ChecklistSnapshot | None:
@@ -44,16 +49,15 @@ def checklist_of(snapshot: PatientSnapshot, infusion: InfusionSnapshot) -> Check
 
 def pending_visit_checklist(snapshot: PatientSnapshot) -> ChecklistSnapshot | None:
     """The latest visit's checklist when that visit has not (yet) led to an infusion."""
-    checklists = all_checklists(snapshot)
-    if not checklists:
+    last = latest(_every_checklist(snapshot), key=lambda checklist: checklist.asked_at)
+    if last is None:
         return None
-    last = checklists[-1]
-    infusions = {infusion.id: infusion for infusion in snapshot.infusions}
-    linked = infusions.get(last.infusion_id) if last.infusion_id else None
-    if linked is not None and linked.status != "cancelled":
-        return None
-    given = given_infusions(snapshot)
-    if given and given[-1].started_at is not None and given[-1].started_at >= last.asked_at:
+    if last.infusion_id:
+        linked = next((i for i in snapshot.infusions if i.id == last.infusion_id), None)
+        if linked is not None and linked.status != "cancelled":
+            return None
+    given = last_given_infusion(snapshot)
+    if given is not None and given.started_at is not None and given.started_at >= last.asked_at:
         return None
     return last
 

@@ -90,7 +90,10 @@ def finding_order(finding: Finding) -> tuple[int, int, str]:
 def run_rules(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -> list[Finding]:
     """Every rule's findings, in registry order, before sorting and de-duplication."""
     now = utc_now_argument(now)
-    known = as_of(snapshot, now)
+    return _run_rules_on(as_of(snapshot, now), now, config)
+
+
+def _run_rules_on(known: PatientSnapshot, now: datetime, config: RuleConfig) -> list[Finding]:
     findings: list[Finding] = []
     for rule in REGISTRY:
         for finding in rule.check(known, now, config):
@@ -102,7 +105,16 @@ def run_rules(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -> l
 
 def evaluate(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -> list[Finding]:
     """All findings for one patient at `now`: deterministic, sorted, one per dedup key."""
-    findings = sorted(run_rules(snapshot, now, config), key=finding_order)
+    return _one_per_key(run_rules(snapshot, now, config))
+
+
+def evaluate_known(known: PatientSnapshot, now: datetime, config: RuleConfig) -> list[Finding]:
+    """`evaluate` of a snapshot already as known at `now` (`as_of(snapshot, now)`, UTC)."""
+    return _one_per_key(_run_rules_on(known, now, config))
+
+
+def _one_per_key(found: list[Finding]) -> list[Finding]:
+    findings = sorted(found, key=finding_order)
     seen: set[str] = set()
     unique = []
     for finding in findings:

@@ -24,9 +24,9 @@ from .checklist import (
     treatment_status_finding,
 )
 from .config import RuleConfig
-from .engine import evaluate, finding_order, utc_now_argument
+from .engine import evaluate_known, finding_order, utc_now_argument
 from .findings import Finding, dedup_key, format_decimal, make_finding
-from .infusion import given_infusions
+from .infusion import last_given_infusion
 from .snapshot import DecisionSnapshot, PatientSnapshot
 from .wording import date_text
 
@@ -134,8 +134,6 @@ def _checklist_findings(
     infusion_id: str | None,
 ) -> list[Finding]:
     """INF-CHECKLIST as the gate sees it: the chosen infusion's checklist decides."""
-    status = treatment_status_finding(snapshot, config)
-    status_key = status.dedup_key if status else None
     if infusion_id is None:
         has_planned = any(infusion.status == "planned" for infusion in snapshot.infusions)
         if has_planned or pending_visit_checklist(snapshot) is not None:
@@ -153,6 +151,8 @@ def _checklist_findings(
             overridable=False,  # a step to do, not a judgement to override
         )
         return [*findings, missing]
+    status = treatment_status_finding(snapshot, config)
+    status_key = status.dedup_key if status else None
     kept = [
         finding
         for finding in findings
@@ -230,8 +230,9 @@ def _preparation_findings(
 
 def _visit_bag_exists(snapshot: PatientSnapshot) -> bool:
     """A ready bag waits for this patient's visit (unassigned, or its planned infusion's)."""
-    planned_bags = {i.preparation_id for i in snapshot.infusions if i.status == "planned"}
-    assigned = {i.preparation_id for i in snapshot.infusions if i.status != "planned"}
+    planned_bags, assigned = set(), set()
+    for infusion in snapshot.infusions:
+        (planned_bags if infusion.status == "planned" else assigned).add(infusion.preparation_id)
     return any(
         prep.status == "ready" and (prep.id in planned_bags or prep.id not in assigned)
         for prep in snapshot.preparations
@@ -258,8 +259,7 @@ def _early_dose_warning(
     snapshot: PatientSnapshot, now: datetime, config: RuleConfig
 ) -> Finding | None:
     """INF-INTERVAL before the start: a dose today would come too soon after the last one."""
-    given = given_infusions(snapshot)
-    last = given[-1] if given else None
+    last = last_given_infusion(snapshot)
     if last is None or last.started_at is None:
         return None
     last_on = local_date(snapshot, last.started_at)
@@ -314,18 +314,38 @@ def check_infusion(
     *,
     infusion_id: str | None = None,
     preparation_id: str | None = None,
-    findings: list[Finding] | None = None,
 ) -> GateResult:
     """Whether the patient is cleared, what the visit still needs, and what to see first.
 
     Every finding that blocks infusions blocks, unless an unconsumed `override` decision for
     its rule covers it (never a suspended or discontinued course, never "never re-treat",
-    never a bad bag). `findings`: `evaluate(snapshot, now, config)`, when the caller has it.
+    never a bad bag).
     """
     now = utc_now_argument(now)
     known = as_of(snapshot, now)
-    if findings is None:
-        findings = evaluate(snapshot, now, config)
+    findings = evaluate_known(known, now, config)
+    return _gate(known, now, config, findings, infusion_id, preparation_id)
+
+
+def findings_and_clearance(
+    snapshot: PatientSnapshot, now: datetime, config: RuleConfig
+) -> tuple[list[Finding], GateResult]:
+    """`evaluate(...)` and `check_infusion(...)` with no infusion or bag chosen, at once (an
+    evaluation stores both: the findings as alerts, the clearance for the day's lists)."""
+    now = utc_now_argument(now)
+    known = as_of(snapshot, now)
+    findings = evaluate_known(known, now, config)
+    return findings, _gate(known, now, config, findings, None, None)
+
+
+def _gate(
+    known: PatientSnapshot,
+    now: datetime,
+    config: RuleConfig,
+    findings: list[Finding],
+    infusion_id: str | None,
+    preparation_id: str | None,
+) -> GateResult:
     findings = _checklist_findings(known, config, findings, infusion_id)
     findings = _preparation_findings(
         known, config, findings, infusion_id=infusion_id, preparation_id=preparation_id

@@ -3,12 +3,14 @@ INF-INTERVAL. The pre-infusion checklist (INF-CHECKLIST) has its own module."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from . import sources
 from ._common import (
     chronological,
     clinic_today,
+    latest,
     local_date,
     local_time_text,
     settled_discontinue,
@@ -21,14 +23,20 @@ from .wording import date_text
 
 def given_infusions(snapshot: PatientSnapshot) -> list[InfusionSnapshot]:
     """Infusions that actually started (the patient received drug), oldest first."""
-    return chronological(
-        (
-            infusion
-            for infusion in snapshot.infusions
-            if infusion.started_at is not None
-            and infusion.status in ("running", "stopped", "discharged")
-        ),
-        key=lambda infusion: infusion.started_at,
+    return chronological(_given(snapshot), key=lambda infusion: infusion.started_at)
+
+
+def last_given_infusion(snapshot: PatientSnapshot) -> InfusionSnapshot | None:
+    """The last of `given_infusions`, found without sorting."""
+    return latest(_given(snapshot), key=lambda infusion: infusion.started_at)
+
+
+def _given(snapshot: PatientSnapshot) -> Iterator[InfusionSnapshot]:
+    return (
+        infusion
+        for infusion in snapshot.infusions
+        if infusion.started_at is not None
+        and infusion.status in ("running", "stopped", "discharged")
     )
 
 

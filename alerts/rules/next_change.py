@@ -20,7 +20,7 @@ from decimal import Decimal
 from ._common import add_months, as_of, clinic_today, course_open, latest, local_date
 from .config import RuleConfig, preparation_expires_at
 from .engine import utc_now_argument
-from .infusion import given_infusions
+from .infusion import last_given_infusion
 from .pml import latest_jcv_test, months_on_treatment
 from .snapshot import LabResultSnapshot, PatientSnapshot
 
@@ -71,8 +71,7 @@ def next_changes(
     """
     now = utc_now_argument(now)
     findings_change = next_change(snapshot, now, config)
-    given = given_infusions(as_of(snapshot, now))
-    last = given[-1] if given else None
+    last = last_given_infusion(snapshot)  # infusions are evidence at once (see `as_of`)
     if last is None or last.started_at is None:
         return findings_change, findings_change
     today = clinic_today(snapshot, now)
@@ -208,8 +207,7 @@ def _dose_overdue_day(snapshot: PatientSnapshot, config: RuleConfig) -> date:
     """INF-INTERVAL: overdue the day after the allowed delay (then unchanged: it names dates)."""
     start = snapshot.treatment_start
     assert start is not None
-    given = given_infusions(snapshot)
-    last = given[-1] if given else None
+    last = last_given_infusion(snapshot)
     interval = timedelta(days=config.dosing_interval_days(snapshot.schedule_weeks))
     if last is not None and last.started_at is not None:
         due_on = local_date(snapshot, last.started_at) + interval

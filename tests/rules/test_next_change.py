@@ -18,6 +18,7 @@ from alerts.rules import (
     check_infusion,
     clearance_change,
     evaluate,
+    findings_and_clearance,
     next_change,
     preparation_expires_at,
 )
@@ -93,6 +94,11 @@ def test_a_clearance_stands_until_its_change(
     findings_change = next_change(snapshot, now, config)
     assert moment is None or findings_change is None or moment <= findings_change
     clearance = check_infusion(snapshot, now, config)
+    # What an evaluation stores: the same findings and clearance, read at once.
+    assert findings_and_clearance(snapshot, now, config) == (
+        evaluate(snapshot, now, config),
+        clearance,
+    )
     for probe in probes(now, moment, extra):
         assert check_infusion(snapshot, probe, config) == clearance, (now, probe, moment)
 
