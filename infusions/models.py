@@ -1,6 +1,7 @@
 """Dose preparations (pharmacist), pre-infusion checklists and infusions (nurse), reactions."""
 
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import models
@@ -21,6 +22,10 @@ class PreparationStatus(models.TextChoices):
     READY = "ready"
     USED = "used"
     DISCARDED = "discarded"
+
+
+def _whole(amount: Decimal) -> str:
+    return str(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 class DosePreparation(RecordModel):
@@ -88,6 +93,11 @@ class DosePreparation(RecordModel):
 
     def __str__(self) -> str:
         return f"{self.dose_mg} mg in {self.diluent_volume_ml} mL {self.diluent}"
+
+    @property
+    def contents(self) -> str:
+        """What the bag holds, as the pharmacy writes it: "300 mg in 100 mL 0.9% NaCl"."""
+        return f"{_whole(self.dose_mg)} mg in {_whole(self.diluent_volume_ml)} mL {self.diluent}"
 
     @property
     def stability_window(self) -> timedelta:

@@ -35,6 +35,7 @@ from .models import (
 
 # An infusion the nurse is still busy with: waiting to start, running, or in observation.
 IN_PROGRESS = (InfusionStatus.PLANNED, InfusionStatus.RUNNING, InfusionStatus.STOPPED)
+STARTED = (InfusionStatus.RUNNING, InfusionStatus.STOPPED, InfusionStatus.DISCHARGED)
 _ROW_ORDER = {
     InfusionStatus.RUNNING: 0,
     InfusionStatus.STOPPED: 1,
@@ -61,6 +62,11 @@ class TodayRow:
     @property
     def status(self) -> str | None:
         return self.visit.status if self.visit else None
+
+    @property
+    def started(self) -> bool:
+        """The visit's infusion has started (running, in observation or discharged)."""
+        return self.status in STARTED
 
     @property
     def severe_reactions(self) -> list[InfusionReaction]:
@@ -152,7 +158,7 @@ def todays_infusion_list(*, site: Site | None, today: date | None = None) -> lis
                     Q(status__in=IN_PROGRESS)
                     | Q(status=InfusionStatus.DISCHARGED, discharged_at__gte=midnight)
                 )
-                .select_related("preparation", "checklist")
+                .select_related("preparation")
                 # A list, not the related manager: a manager per visit would cost a scoped
                 # queryset each.
                 .prefetch_related(Prefetch("reactions", to_attr="reaction_list"))
