@@ -12,9 +12,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from alerts.clearance import clearance_for, clearances_for
+from alerts.clearance import clearance_for, clearances_for, stored_clearances
 from alerts.evaluation import evaluate_patients
 from alerts.models import EvaluationSchedule, PendingEvaluation
+from alerts.profile import active_config
 from infusions.models import InfusionStatus, PreparationStatus
 from labs.models import LabResult
 from natalizumab_monitor import clock
@@ -155,3 +156,18 @@ def test_a_clearance_asked_for_another_moment_is_computed_for_that_moment() -> N
     asked = clearances_for([patient.pk], now=moment)[str(patient.pk)]
     assert [finding.rule for finding in asked.warnings] == ["INF-INTERVAL"]  # early dose
     assert not clearances_for([patient.pk])[str(patient.pk)].warnings
+
+
+def test_a_clearance_stored_at_a_later_moment_is_not_taken_for_now(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An evaluation run with the clock ahead (a job replayed for tomorrow night, a clock
+    # corrected back) stored tomorrow's clearance: today's lists ask the engine.
+    patient = due_today("Ahead")
+    real_now = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: real_now + timedelta(days=1))
+    evaluated(patient)
+    monkeypatch.setattr(clock, "now", lambda: real_now)
+    ids = [str(patient.pk)]
+    assert stored_clearances(ids, now=real_now, config=active_config()) == {}
+    assert clearances_for(ids)[ids[0]].model_dump(mode="json") == live(patient)
