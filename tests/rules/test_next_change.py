@@ -6,6 +6,7 @@ The property: the findings at any moment before the returned one are the finding
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -58,13 +59,22 @@ def probes(now: datetime, until: datetime | None, extra: list[int]) -> list[date
     return sorted({moment for moment in moments if now <= moment < end})
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    snapshot=patients(),
-    config=configs,
-    back=st.integers(0, 500 * 24 * 60),
-    extra=st.lists(st.integers(0, 400 * 24 * 60), max_size=8),
-)
+def over_random_moments(test: Callable[..., None]) -> Callable[..., None]:
+    """A patient, thresholds, a `now` up to 500 days back and extra probes up to 400 days on."""
+    explore = settings(
+        max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    return explore(
+        given(
+            snapshot=patients(),
+            config=configs,
+            back=st.integers(0, 500 * 24 * 60),
+            extra=st.lists(st.integers(0, 400 * 24 * 60), max_size=8),
+        )(test)
+    )
+
+
+@over_random_moments
 def test_findings_stand_until_the_next_change(
     snapshot: PatientSnapshot, config: RuleConfig, back: int, extra: list[int]
 ) -> None:
@@ -76,13 +86,7 @@ def test_findings_stand_until_the_next_change(
         assert evaluate(snapshot, probe, config) == findings, (now, probe, moment)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    snapshot=patients(),
-    config=configs,
-    back=st.integers(0, 500 * 24 * 60),
-    extra=st.lists(st.integers(0, 400 * 24 * 60), max_size=8),
-)
+@over_random_moments
 def test_a_clearance_stands_until_its_change(
     snapshot: PatientSnapshot, config: RuleConfig, back: int, extra: list[int]
 ) -> None:
