@@ -38,7 +38,10 @@ from alerts.rules import (
     GateResult,
     PatientSnapshot,
     RuleConfig,
+    day_list_from,
+    evaluate,
     findings_and_clearance,
+    next_change,
     next_changes,
 )
 from alerts.services import lock_feed, save_alert_change
@@ -129,12 +132,9 @@ def _evaluate_in_one_transaction(
         now = clock.now()
         config = active_config()
         snapshots = build_snapshots(locked)
-        assessed = {
-            patient_id: findings_and_clearance(snapshots[patient_id], now, config)
-            for patient_id in found
-        }
-        findings = {patient_id: found_now for patient_id, (found_now, _) in assessed.items()}
-        _schedule_next(snapshots, assessed, now, config)
+        assessed = {patient_id: _assess(snapshots[patient_id], now, config) for patient_id in found}
+        findings = {patient_id: assessment.findings for patient_id, assessment in assessed.items()}
+        _schedule_next(assessed, now, config)
         results = {
             patient_id: EvaluationResult(patient_id=patient_id, found=patient_id in found)
             for patient_id in ids
@@ -164,30 +164,63 @@ def config_version(config: RuleConfig) -> str:
     return f"{config.name}/{config.version}"
 
 
-def _schedule_next(
-    snapshots: dict[str, PatientSnapshot],
-    assessed: dict[str, tuple[list[Finding], GateResult]],
-    now: datetime,
-    config: RuleConfig,
-) -> None:
+@dataclass
+class _Assessment:
+    """One patient's findings now, and what an evaluation stores for the day's lists."""
+
+    findings: list[Finding]
+    next_change_at: datetime | None  # when to evaluate again if no record changes
+    time_zone: str
+    clearance: GateResult | None = None  # stored only while a day list may need it
+    clearance_until: datetime | None = None
+
+
+def _assess(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -> _Assessment:
+    """The findings; the clearance too while the patient may be on a day list, otherwise
+    an evaluation again when they may be (`day_list_from`)."""
+    on_list_from = day_list_from(snapshot, now, config)
+    if on_list_from is not None and on_list_from <= now:
+        findings, clearance = findings_and_clearance(snapshot, now, config)
+        findings_change, clearance_change = next_changes(snapshot, now, config)
+        # Evaluated again when the stored clearance ends, if the patient may be on a list
+        # then (or once they may be again).
+        again = clearance_change and day_list_from(snapshot, clearance_change, config)
+        return _Assessment(
+            findings,
+            _earliest(findings_change, again and max(again, clearance_change)),
+            snapshot.clinic_time_zone,
+            clearance,
+            clearance_change,
+        )
+    return _Assessment(
+        evaluate(snapshot, now, config),
+        _earliest(next_change(snapshot, now, config), on_list_from),
+        snapshot.clinic_time_zone,
+    )
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    return min((moment for moment in moments if moment is not None), default=None)
+
+
+def _schedule_next(assessed: dict[str, _Assessment], now: datetime, config: RuleConfig) -> None:
     """Record when each patient's findings can next change by time alone, and their
     clearance until it may change (one statement)."""
     version = config_version(config)
-    schedules = []
-    for patient_id, snapshot in snapshots.items():
-        clearance = assessed[patient_id][1]
-        findings_change, clearance_change = next_changes(snapshot, now, config)
-        schedules.append(
-            EvaluationSchedule(
-                patient_id=patient_id,
-                evaluated_at=now,
-                next_change_at=findings_change,
-                config_version=version,
-                clearance=clearance.model_dump(mode="json"),
-                clearance_until=clearance_change,
-                time_zone=snapshot.clinic_time_zone,
-            )
+    schedules = [
+        EvaluationSchedule(
+            patient_id=patient_id,
+            evaluated_at=now,
+            next_change_at=assessment.next_change_at,
+            config_version=version,
+            clearance=assessment.clearance.model_dump(mode="json")
+            if assessment.clearance
+            else None,
+            clearance_until=assessment.clearance_until,
+            time_zone=assessment.time_zone,
         )
+        for patient_id, assessment in assessed.items()
+    ]
     EvaluationSchedule.objects.bulk_create(
         schedules,
         update_conflicts=True,

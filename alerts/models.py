@@ -165,14 +165,16 @@ class EvaluationSchedule(models.Model):
         related_name="evaluation_schedule",
     )
     evaluated_at = models.DateTimeField()
-    # Empty: only a new record can change the findings.
+    # Empty: only a new record can change the findings. Also the moment a patient may come
+    # onto a day list, when their clearance is not stored (alerts.rules.day_list_from).
     next_change_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # The rule profile and version the findings were computed with.
     config_version = models.CharField(max_length=60)
     # The patient's clearance as of the evaluation (the gate with no infusion or bag chosen,
     # GateResult as JSON), for the lists that show many patients' clearance at once. It is
     # the clearance now while the patient has no pending mark, the thresholds and the time
-    # zone are the same, and `clearance_until` (empty: a new record) has not come.
+    # zone are the same, and `clearance_until` (empty: a new record) has not come. Empty
+    # while the patient cannot be on a day list: the lists compute it then.
     clearance = models.JSONField(null=True, blank=True)
     clearance_until = models.DateTimeField(null=True, blank=True)
     time_zone = models.CharField(max_length=64, blank=True)

@@ -8,7 +8,7 @@ from .config import PROFILES, RuleConfig, load_config, preparation_expires_at
 from .engine import RULE_IDS, evaluate
 from .findings import Finding
 from .gate import GateResult, check_infusion, findings_and_clearance, is_visit_step
-from .next_change import clearance_change, next_change, next_changes
+from .next_change import clearance_change, day_list_from, next_change, next_changes
 from .pml import PML_RISK_TABLE, PmlRisk, pml_risk
 from .snapshot import (
     AntibodyTestSnapshot,
@@ -52,6 +52,7 @@ __all__ = [
     "RuleConfig",
     "check_infusion",
     "clearance_change",
+    "day_list_from",
     "evaluate",
     "findings_and_clearance",
     "load_config",

@@ -83,6 +83,49 @@ def next_changes(
     return findings_change, min(findings_change, tomorrow)
 
 
+# How long before their due day a patient's clearance is stored (see `day_list_from`).
+DAY_LIST_LEAD = timedelta(days=2)
+_UNDER_WAY = ("planned", "running", "stopped")
+
+
+def day_list_from(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -> datetime | None:
+    """From when the patient may be on a day list (the nurse's today list, the bag board,
+    the bags needed): at or before `now` while they may be on one now, a later moment once
+    only time can bring them there, None when only a new record can.
+
+    An evaluation stores the clearance of these patients only, and evaluates the others
+    again at this moment: the lists compute a clearance not stored on the spot, so this
+    decides what the lists cost, never what they show. It errs early: a visit under way, a
+    ready bag not expired before today, a dose given or a visit ended today, or a course
+    within `DAY_LIST_LEAD` of its due day (the list's due day: the last dose's day + the
+    schedule's weeks, or the start).
+    """
+    now = utc_now_argument(now)
+    today = clinic_today(snapshot, now)
+    if any(infusion.status in _UNDER_WAY for infusion in snapshot.infusions) or any(
+        prep.status == "ready"
+        and local_date(snapshot, preparation_expires_at(prep, config)) >= today
+        for prep in snapshot.preparations
+    ):
+        return now  # a visit under way, or a bag on today's board
+    if any(
+        infusion.discharged_at is not None and local_date(snapshot, infusion.discharged_at) == today
+        for infusion in snapshot.infusions
+    ):
+        return now  # done today: the list shows it
+    last = last_given_infusion(snapshot)
+    if last is not None and last.started_at is not None:
+        last_day = local_date(snapshot, last.started_at)
+        if last_day == today:
+            return now
+        due_on: date | None = last_day + timedelta(weeks=snapshot.schedule_weeks)
+    else:
+        due_on = snapshot.treatment_start
+    if due_on is None or snapshot.treatment_status == "discontinued":
+        return None
+    return _start_of(due_on - DAY_LIST_LEAD, snapshot)
+
+
 def _start_of(day: date, snapshot: PatientSnapshot) -> datetime:
     """The instant the clinic's calendar turns to `day` (midnight in its time zone), in UTC."""
     return datetime.combine(day, time(), tzinfo=snapshot.zone).astimezone(UTC)

@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from alerts import tasks
 from alerts.clearance import clearance_for, clearances_for, stored_clearances
 from alerts.evaluation import evaluate_patients
 from alerts.models import EvaluationSchedule, PendingEvaluation
@@ -171,3 +172,38 @@ def test_a_clearance_stored_at_a_later_moment_is_not_taken_for_now(
     ids = [str(patient.pk)]
     assert stored_clearances(ids, now=real_now, config=active_config()) == {}
     assert clearances_for(ids)[ids[0]].model_dump(mode="json") == live(patient)
+
+
+def test_a_clearance_is_stored_from_two_days_before_the_due_day_and_the_night_job_stores_it(
+    client_as: Callable[[str | None], Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Weeks from their due day a patient is on no list: no clearance is stored for them,
+    and the nightly job evaluates them again when they may be, so the list reads none."""
+    patient = due_today("Later")
+    real_now = clock.now()
+    dosed_at = real_now - timedelta(days=10)  # a later dose: next due in 18 days
+    bag = make_preparation(
+        patient, prepared_at=dosed_at - timedelta(hours=1), status=PreparationStatus.USED
+    )
+    make_infusion(
+        patient,
+        preparation=bag,
+        status=InfusionStatus.DISCHARGED,
+        started_at=dosed_at,
+        ended_at=dosed_at + timedelta(minutes=65),
+        discharged_at=dosed_at + timedelta(minutes=130),
+    )
+    evaluated(patient)
+    schedule = EvaluationSchedule.objects.get(patient=patient)
+    assert schedule.clearance is None
+    due_on = dosed_at.astimezone(clock.clinic_zone()).date() + timedelta(weeks=4)
+    opens = datetime.combine(due_on - timedelta(days=2), datetime.min.time(), clock.clinic_zone())
+    assert schedule.next_change_at is not None and schedule.next_change_at <= opens
+
+    due_morning = datetime.combine(due_on, datetime.min.time(), clock.clinic_zone()).replace(hour=7)
+    monkeypatch.setattr(clock, "now", lambda: due_morning)
+    assert tasks.nightly()["patients"] >= 1
+    assert EvaluationSchedule.objects.get(patient=patient).clearance is not None
+    nurse = client_as(NURSE)
+    assert not reads_records(nurse, reverse("infusions:today"))
+    assert "Later" in nurse.get(reverse("infusions:today")).content.decode()

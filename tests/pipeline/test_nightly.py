@@ -19,6 +19,7 @@ from alerts.profile import active_config
 from alerts.rules import check_infusion, evaluate, next_changes
 from alerts.snapshots import build_snapshots
 from infusions.models import DosePreparation, Infusion, PreInfusionChecklist
+from infusions.page_selectors import bag_board, todays_infusion_list
 from labs.models import LabResult
 from natalizumab_monitor import clock
 from patients.models import Infection, Medication, Patient, Relapse, TreatmentDecision
@@ -63,6 +64,18 @@ def assert_listed_clearances_are_live(now: datetime) -> int:
     }
     assert clearances_for(ids) == live, now
     return len(stored_clearances(ids, now=now, config=config))
+
+
+def assert_day_lists_use_stored_clearances(now: datetime) -> int:
+    """After a night, everyone on the nurse's list and the bag board has their clearance
+    stored (the lists compute none): evaluations store it ahead of the patient's day.
+    Returns how many patients the lists showed."""
+    listed = {str(row.patient.pk) for row in todays_infusion_list(site=None)} | {
+        str(row.bag.patient_id) for row in bag_board(site=None) if row.bag.status == "ready"
+    }
+    stored = stored_clearances(sorted(listed), now=now, config=active_config())
+    assert sorted(listed - set(stored)) == [], now
+    return len(listed)
 
 
 class Clinic:
@@ -188,7 +201,7 @@ def walk(seed: int, steps: int, set_clock: Callable[[datetime], None]) -> list[i
     now = clock.now().replace(hour=2, minute=30, second=0, microsecond=0)
     set_clock(now)
     assert tasks.nightly()["patients"] == PATIENTS  # never evaluated: every patient
-    evaluated, stored = [], 0
+    evaluated, stored, listed = [], 0, 0
     for _ in range(steps):
         set_clock(now)
         clinic.day(now - timedelta(hours=rng.randint(1, 14)))
@@ -198,11 +211,13 @@ def walk(seed: int, steps: int, set_clock: Callable[[datetime], None]) -> list[i
         assert not PendingEvaluation.objects.exists()
         assert_alerts_are_those_of_a_full_sweep(now)
         stored += assert_listed_clearances_are_live(now)
+        listed += assert_day_lists_use_stored_clearances(now)
         # Mostly the next night; now and then a night missed, or a run at another hour.
         now += timedelta(hours=rng.choice([24, 24, 24, 24, 48, 19, 31]))
     # Stored clearances were listed (a dose in the last 3 weeks ends one each midnight: its
     # early-dose warning counts the days; those patients are not due, so not on the lists).
     assert stored > steps
+    assert listed > steps  # patients came onto the lists by time alone, night after night
     return evaluated
 
 
