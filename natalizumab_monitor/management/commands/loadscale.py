@@ -244,13 +244,14 @@ class Command(BaseCommand):
 
 
 def _analyze() -> None:
-    """Fresh planner statistics: after a bulk load the old ones would have every batch's
-    statement read whole tables (autovacuum catches up only later)."""
+    """Fresh planner statistics and visibility maps, as autovacuum leaves them only later:
+    after a bulk load the old statistics would have every batch's statement read whole
+    tables, and every index-only scan would read the table's rows too."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return
     with connection.cursor() as cursor:
         for model in INSERT_ORDER:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _default_jobs() -> int:
