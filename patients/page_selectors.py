@@ -67,28 +67,27 @@ def worklist(*, severity: str | None = None, rule: str | None = None, page: int 
     The filters narrow the alerts that count (and so the patients listed). Each patient on
     the page carries `standing_alerts`, worst and oldest first.
     """
-    prefix = "alerts__"
-    wanted = Q(**{f"{prefix}status__in": STANDING})
+    # The filter comes first, so the join and the aggregates read standing alerts only.
+    wanted = Q(alerts__status__in=STANDING)
     if severity:
-        wanted &= Q(**{f"{prefix}severity": severity})
+        wanted &= Q(alerts__severity=severity)
     if rule:
-        wanted &= Q(**{f"{prefix}rule": rule})
+        wanted &= Q(alerts__rule=rule)
     worst = Min(
         Case(
             When(alerts__severity=Severity.CRITICAL, then=0),
             When(alerts__severity=Severity.WARNING, then=1),
             default=2,
             output_field=IntegerField(),
-        ),
-        filter=wanted,
+        )
     )
     patients = (
-        Patient.objects.annotate(
+        Patient.objects.filter(wanted)
+        .annotate(
             worst_rank=worst,
-            oldest_alert_at=Min("alerts__raised_at", filter=wanted),
-            standing_count=Count("alerts", filter=wanted),
+            oldest_alert_at=Min("alerts__raised_at"),
+            standing_count=Count("alerts"),
         )
-        .filter(standing_count__gt=0)
         .order_by("worst_rank", "oldest_alert_at", "family_name", "given_name", "id")
     )
     result = Paginator(patients, WORKLIST_PAGE_SIZE).get_page(page)
