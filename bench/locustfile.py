@@ -20,7 +20,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from locust import FastHttpUser, between, constant, task
+from locust import HttpUser, between, constant, task
 
 SESSION_COOKIE = os.environ.get("LOADTEST_SESSION_COOKIE", "sessionid")
 
@@ -40,7 +40,7 @@ _seats = {role: itertools.cycle(seats) for role, seats in SESSIONS.items()}
 _tokens = itertools.cycle(TOKENS)
 
 
-class Clinician(FastHttpUser):
+class Clinician(HttpUser):
     """Takes the next seat of its role (a site and a signed-in session), then works its pages."""
 
     abstract = True
@@ -49,11 +49,11 @@ class Clinician(FastHttpUser):
 
     def on_start(self) -> None:
         self.site, key = next(_seats[self.role])
-        self.cookie = {"Cookie": f"{SESSION_COOKIE}={key}"}
+        self.client.cookies.set(SESSION_COOKIE, key)
 
     def page(self, url: str, name: str) -> None:
         """A page; one that is not the page asked for (signed out: the login page) fails."""
-        with self.client.get(url, name=name, headers=self.cookie, catch_response=True) as response:
+        with self.client.get(url, name=name, catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"{response.status_code}")
             elif "/accounts/login/" in response.url:
@@ -95,7 +95,7 @@ class Neurologist(Clinician):
         self.patient_page()
 
 
-class FeedClient(FastHttpUser):
+class FeedClient(HttpUser):
     """An EHR or pager following GET /api/v1/alerts/ with its cursor."""
 
     fixed_count = 20
