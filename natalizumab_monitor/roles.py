@@ -103,9 +103,23 @@ def sync_role_groups(group_model: type, permission_model: type) -> None:
         group.permissions.set(perms)
 
 
+_ROLE = "_role_of"  # the user object's own memo: a request loads its user afresh
+
+
 def role_of(user: object) -> str | None:
-    """The user's role: the first role group they belong to (a user holds one role)."""
+    """The user's role: the first role group they belong to (a user holds one role).
+
+    Read once per user object (a request asks it several times); a change of the user's
+    groups forgets it (`forget_role`)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    names = {g.name for g in user.groups.all()}  # type: ignore[attr-defined]
-    return next((role for role in ROLES if role in names), None)
+    known = user.__dict__
+    if _ROLE not in known:
+        names = {g.name for g in user.groups.all()}  # type: ignore[attr-defined]
+        known[_ROLE] = next((role for role in ROLES if role in names), None)
+    return known[_ROLE]
+
+
+def forget_role(instance: object, **kwargs: object) -> None:
+    """m2m_changed receiver of the users' groups: the user's memo of their role goes."""
+    instance.__dict__.pop(_ROLE, None)

@@ -1,6 +1,7 @@
 """Roles, the user and token commands, and the demo data."""
 
 import io
+from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -10,7 +11,7 @@ from rest_framework.test import APIClient
 
 from infusions.models import Infusion
 from labs.models import LabResult
-from natalizumab_monitor.roles import ROLE_PERMISSIONS, ROLES
+from natalizumab_monitor.roles import ROLE_PERMISSIONS, ROLES, role_of
 from patients.models import Patient
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +105,15 @@ def test_demo_data_holds_the_cases_the_clinic_must_see() -> None:
     assert jcv.antibody_tests.filter(target="jcv", result="positive", index__gt=1.5).exists()
     assert jcv.infusions.count() > 24
     assert Patient.objects.get(mrn="DEMO-0004").pregnant
+
+
+def test_a_user_moved_to_another_role_is_that_role_at_once(
+    make_user: Callable[..., User],
+) -> None:
+    """A user object reads its role once, and forgets it when its groups change."""
+    user = make_user("nurse")
+    assert role_of(user) == "nurse"
+    user.groups.clear()
+    assert role_of(user) is None
+    user.groups.add(Group.objects.get(name="pharmacist"))
+    assert role_of(user) == "pharmacist"
