@@ -184,10 +184,14 @@ def _assess(snapshot: PatientSnapshot, now: datetime, config: RuleConfig) -> _As
         findings_change, clearance_change = next_changes(snapshot, now, config)
         # Evaluated again when the stored clearance ends, if the patient may be on a list
         # then (or once they may be again).
-        again = clearance_change and day_list_from(snapshot, clearance_change, config)
+        listed_again = None
+        if clearance_change is not None:
+            on_list_again = day_list_from(snapshot, clearance_change, config)
+            if on_list_again is not None:
+                listed_again = max(on_list_again, clearance_change)
         return _Assessment(
             findings,
-            _earliest(findings_change, again and max(again, clearance_change)),
+            _earliest(findings_change, listed_again),
             snapshot.clinic_time_zone,
             clearance,
             clearance_change,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from infusions.models import DosePreparation, InfusionStatus, PreparationStatus
 from natalizumab_monitor import clock
-from natalizumab_monitor.roles import PHARMACIST
+from natalizumab_monitor.roles import NURSE, PHARMACIST
 from tests.factories import make_infusion, make_patient, make_preparation
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +140,32 @@ def test_an_expired_bag_cannot_be_marked_used(pharmacist: Client) -> None:
     assert "past its stability limit: discard it" in response.content.decode()
     expired.refresh_from_db()
     assert expired.status == PreparationStatus.READY
+
+
+def test_the_day_lists_show_a_name_as_text_never_as_markup(
+    pharmacist: Client, client_as: Callable[[str | None], Client]
+) -> None:
+    """The rows of the bag board and the nurse's list (rendered by Jinja2) escape every
+    value, as the Django templates do, and their forms carry a valid CSRF token."""
+    patient = make_patient(
+        family_name='<img src=x onerror="alert(1)">',
+        treatment_start=clock.clinic_today(),
+    )
+    bag = make_preparation(patient, prepared_at=clock.now() - timedelta(minutes=5))
+    board = pharmacist.get(reverse("infusions:bags")).content.decode()
+    today = client_as(NURSE).get(reverse("infusions:today")).content.decode()
+    for page in (board, today):
+        assert '<img src=x onerror="alert(1)">' not in page
+        assert "&lt;img src=x onerror=" in page  # shown, as text
+    assert f'id="bag-{bag.id}"' in board
+    # The board's forms post with the page's token (a client that checks CSRF).
+    checked = Client(enforce_csrf_checks=True)
+    checked.cookies = pharmacist.cookies
+    page = checked.get(reverse("infusions:bags")).content.decode()
+    token = page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    used = checked.post(
+        reverse("infusions:bag_used", args=[bag.id]), {"csrfmiddlewaretoken": token}
+    )
+    assert used.status_code == 302
+    bag.refresh_from_db()
+    assert bag.status == PreparationStatus.USED
