@@ -17,13 +17,16 @@ from alerts.clearance import clearance_for, clearances_for, stored_clearances
 from alerts.evaluation import evaluate_patients
 from alerts.models import EvaluationSchedule, PendingEvaluation
 from alerts.profile import active_config
-from infusions.models import InfusionStatus, PreparationStatus
 from labs.models import LabResult
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import NURSE, PHARMACIST
 from network.models import Site
 from patients.models import Patient
-from tests.factories import make_cleared_patient, make_infusion, make_preparation
+from tests.factories import (
+    make_cleared_patient,
+    make_given_infusion,
+    make_preparation,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,18 +36,7 @@ def due_today(family_name: str) -> Patient:
     patient = make_cleared_patient(
         family_name=family_name, treatment_start=clock.clinic_today() - timedelta(days=30)
     )
-    started = clock.now() - timedelta(days=28)
-    bag = make_preparation(
-        patient, prepared_at=started - timedelta(hours=1), status=PreparationStatus.USED
-    )
-    make_infusion(
-        patient,
-        preparation=bag,
-        status=InfusionStatus.DISCHARGED,
-        started_at=started,
-        ended_at=started + timedelta(minutes=65),
-        discharged_at=started + timedelta(minutes=130),
-    )
+    make_given_infusion(patient, days_ago=28)
     return patient
 
 
@@ -180,19 +172,7 @@ def test_a_clearance_is_stored_from_two_days_before_the_due_day_and_the_night_jo
     """Weeks from their due day a patient is on no list: no clearance is stored for them,
     and the nightly job evaluates them again when they may be, so the list reads none."""
     patient = due_today("Later")
-    real_now = clock.now()
-    dosed_at = real_now - timedelta(days=10)  # a later dose: next due in 18 days
-    bag = make_preparation(
-        patient, prepared_at=dosed_at - timedelta(hours=1), status=PreparationStatus.USED
-    )
-    make_infusion(
-        patient,
-        preparation=bag,
-        status=InfusionStatus.DISCHARGED,
-        started_at=dosed_at,
-        ended_at=dosed_at + timedelta(minutes=65),
-        discharged_at=dosed_at + timedelta(minutes=130),
-    )
+    dosed_at = make_given_infusion(patient, days_ago=10).started_at  # next due in 18 days
     evaluated(patient)
     schedule = EvaluationSchedule.objects.get(patient=patient)
     assert schedule.clearance is None
