@@ -1,6 +1,7 @@
 """Request-wide safeguards, in one place: session limits (idle and a shift's length), the second
 factor where it is required, and the headers every response carries."""
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -11,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
-from .accounts import LAST_ACTIVITY, SIGNED_IN_AT, needs_second_factor
+from .accounts import LAST_ACTIVITY, SIGNED_IN_AT, session_needs_second_factor
 
 Handler = Callable[[HttpRequest], HttpResponse]
 MACHINE_PREFIXES = ("/api/", "/fhir/")
@@ -23,11 +24,16 @@ def _is_machine(request: HttpRequest) -> bool:
     return request.path.startswith(MACHINE_PREFIXES)
 
 
+@functools.cache
+def _paths(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(reverse(name) for name in names)
+
+
 def _exempt(request: HttpRequest, *names: str) -> bool:
     static = (
         settings.STATIC_URL if settings.STATIC_URL.startswith("/") else f"/{settings.STATIC_URL}"
     )
-    return request.path.startswith(static) or request.path in {reverse(n) for n in names}
+    return request.path.startswith(static) or request.path in _paths(names)
 
 
 class MalformedSessionCookieMiddleware:
@@ -95,7 +101,7 @@ class SecondFactorMiddleware:
             user.is_authenticated
             and not user.is_verified()  # type: ignore[union-attr]
             and not _exempt(request, *self.ALLOWED)
-            and needs_second_factor(user)
+            and session_needs_second_factor(request)
         ):
             if _is_machine(request):
                 return JsonResponse({"detail": "Give your second factor first."}, status=403)

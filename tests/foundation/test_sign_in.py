@@ -13,7 +13,12 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from natalizumab_monitor.accounts import LAST_ACTIVITY, SIGNED_IN_AT
+from natalizumab_monitor.accounts import (
+    DEVICE_RECHECK_SECONDS,
+    LAST_ACTIVITY,
+    NO_DEVICE_CHECKED_AT,
+    SIGNED_IN_AT,
+)
 from natalizumab_monitor.roles import API_CLIENT, AUDITOR, NEUROLOGIST, NURSE
 
 pytestmark = pytest.mark.django_db
@@ -148,6 +153,25 @@ def test_a_nurse_needs_no_second_factor_unless_she_enrolled(
     enrolled = Client()
     sign_in(enrolled, nurse.username)
     assert enrolled.get(reverse("infusions:today")).status_code == 302
+
+
+def test_a_session_open_when_a_device_is_enrolled_elsewhere_is_asked_for_it_within_minutes(
+    make_user: Callable[..., User],
+) -> None:
+    nurse = make_user(NURSE)
+    client = Client()
+    sign_in(client, nurse.username)
+    assert client.get(reverse("infusions:today")).status_code == 200
+    TOTPDevice.objects.create(user=nurse, name="phone", confirmed=True)  # by an administrator
+    # The session remembers that she had no device, for a few minutes...
+    assert client.get(reverse("infusions:today")).status_code == 200
+    session = client.session
+    session[NO_DEVICE_CHECKED_AT] -= DEVICE_RECHECK_SECONDS
+    session.save()
+    # ...then looks again, and asks for the code.
+    asked = client.get(reverse("infusions:today"))
+    assert asked.status_code == 302
+    assert asked["Location"].startswith(reverse("two-factor-verify"))
 
 
 def test_the_admin_is_behind_the_second_factor(db: None) -> None:
