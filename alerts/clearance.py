@@ -5,6 +5,7 @@ starts an infusion.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -49,17 +50,38 @@ def clearances_for(
     clearance now (see `stored_clearances`); the others are computed on the spot, the same
     way. Asked about another moment than now, every clearance is computed.
     """
+    return lasting_clearances(patient_ids, now=now).by_patient
+
+
+@dataclass(frozen=True)
+class Clearances:
+    """Clearances, and until when they all hold if no record changes."""
+
+    by_patient: dict[str, GateResult]
+    # The first moment one of them may change by time alone: None when none would, the
+    # moment asked about when one was computed on the spot (it holds for that moment only).
+    until: datetime | None
+
+
+def lasting_clearances(
+    patient_ids: Iterable[UUID | str], *, now: datetime | None = None
+) -> Clearances:
+    """`clearances_for`, with the moment they stop holding (for a list kept between changes:
+    infusions/page_cache.py)."""
     ids = [str(patient_id) for patient_id in patient_ids]
     moment = now or clock.now()
     config = active_config()
-    clearances = stored_clearances(ids, now=moment, config=config) if now is None else {}
+    stored = _stored(ids, now=moment, config=config) if now is None else {}
+    clearances = {patient_id: clearance for patient_id, (clearance, _) in stored.items()}
+    ends = [until for _, until in stored.values() if until is not None]
     missing = [patient_id for patient_id in ids if patient_id not in clearances]
     if missing:
+        ends.append(moment)
         clearances |= {
             patient_id: check_infusion(snapshot, moment, config)
             for patient_id, snapshot in build_snapshots(missing).items()
         }
-    return clearances
+    return Clearances(clearances, min(ends, default=None))
 
 
 def stored_clearances(
@@ -72,6 +94,16 @@ def stored_clearances(
     the last evaluation saw every record. A stored clearance also needs the same thresholds,
     the patient's site's time zone, and its moment of change (by time alone) not yet come.
     """
+    return {
+        patient_id: clearance
+        for patient_id, (clearance, _) in _stored(patient_ids, now=now, config=config).items()
+    }
+
+
+def _stored(
+    patient_ids: list[str], *, now: datetime, config: RuleConfig
+) -> dict[str, tuple[GateResult, datetime | None]]:
+    """`stored_clearances`, each with the moment it ends (None: not by time alone)."""
     rows = (
         EvaluationSchedule.objects.filter(
             Q(clearance_until__isnull=True) | Q(clearance_until__gt=now),
@@ -81,10 +113,12 @@ def stored_clearances(
             clearance__isnull=False,
         )
         .exclude(Exists(PendingEvaluation.objects.filter(patient_id=OuterRef("patient_id"))))
-        .values_list("patient_id", "clearance", "time_zone", "patient__site__time_zone")
+        .values_list(
+            "patient_id", "clearance", "clearance_until", "time_zone", "patient__site__time_zone"
+        )
     )
     return {
-        str(patient_id): GateResult.model_validate(clearance)
-        for patient_id, clearance, stored_zone, zone in rows
+        str(patient_id): (GateResult.model_validate(clearance), until)
+        for patient_id, clearance, until, stored_zone, zone in rows
         if stored_zone == zone
     }

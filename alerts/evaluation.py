@@ -47,6 +47,7 @@ from alerts.rules import (
 from alerts.services import lock_feed, save_alert_change
 from alerts.snapshots import build_snapshots
 from natalizumab_monitor import clock
+from network import changes
 from patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ def evaluate_patients(patient_ids: Iterable[UUID | str]) -> list[EvaluationResul
     # meanwhile holds the mark's row, and must never wait for us while we wait for it.
     for patient_id, token in marks.items():
         PendingEvaluation.objects.filter(patient_id=patient_id, token=token).delete()
+    # Their clearances are stored and their marks gone: the lists kept of their sites are old.
+    transaction.on_commit(lambda: changes.patients_changed(ids), robust=True)
     if notification_ids:
         deliver_emails(notification_ids)
     return [results[patient_id] for patient_id in ids]

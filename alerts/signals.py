@@ -24,6 +24,8 @@ from infusions.models import (
 )
 from labs.models import AntibodyTest, LabResult, MriStudy
 from natalizumab_monitor import clock
+from network import changes
+from network.models import Site
 from patients.models import (
     ClinicalEvent,
     EdssAssessment,
@@ -63,6 +65,7 @@ class EvaluateOnCommit:
     def __call__(self) -> None:
         from alerts.tasks import enqueue_evaluation  # the Celery app loads after the models
 
+        changes.patients_changed([self.patient_id])  # the lists kept of the patient's site
         enqueue_evaluation(self.patient_id)
 
     def __repr__(self) -> str:
@@ -102,7 +105,19 @@ def mark_for_evaluation(patient_id: UUID | str, using: str = "default") -> None:
     transaction.on_commit(EvaluateOnCommit(key), using=using, robust=True)
 
 
+def _network_changed_on_commit(using: str) -> None:
+    """A patient's own row (its site may be another) or a site: every list kept is old."""
+    connection = connections[using]
+    if connection.in_atomic_block:
+        for _savepoints, callback, _robust in connection.run_on_commit:
+            if callback is changes.network_changed:
+                return
+    transaction.on_commit(changes.network_changed, using=using, robust=True)
+
+
 def _record_saved(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
+    if isinstance(instance, Patient):
+        _network_changed_on_commit(using)
     patient_id = patient_id_of(instance)
     if patient_id is not None:
         mark_for_evaluation(patient_id, using)
@@ -110,13 +125,19 @@ def _record_saved(sender: type[Model], instance: Model, using: str, **kwargs: An
 
 def _record_deleted(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
     if isinstance(instance, Patient):
+        _network_changed_on_commit(using)
         return  # nothing left to evaluate (and nothing to mark)
     patient_id = patient_id_of(instance)
     if patient_id is not None and Patient.objects.using(using).filter(pk=patient_id).exists():
         mark_for_evaluation(patient_id, using)
 
 
+def _site_saved(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
+    _network_changed_on_commit(using)
+
+
 def connect() -> None:
+    post_save.connect(_site_saved, sender=Site, dispatch_uid="network-changed-site-save")
     for model in CLINICAL_RECORDS:
         uid = f"alerts-evaluate-{model._meta.label_lower}"
         post_save.connect(_record_saved, sender=model, dispatch_uid=f"{uid}-save")

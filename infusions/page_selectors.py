@@ -17,7 +17,7 @@ from django.db.models import (
     Subquery,
 )
 
-from alerts.clearance import clearance_for, clearances_for
+from alerts.clearance import Clearances, clearance_for, lasting_clearances
 from alerts.profile import active_config
 from alerts.rules import Finding, GateResult
 from natalizumab_monitor import clock
@@ -111,12 +111,19 @@ def _last_start() -> Subquery:
 
 
 def todays_infusion_list(*, site: Site | None, today: date | None = None) -> list[TodayRow]:
+    return lasting_todays_infusion_list(site=site, today=today)[0]
+
+
+def lasting_todays_infusion_list(
+    *, site: Site | None, today: date | None = None
+) -> tuple[list[TodayRow], datetime | None]:
     """The site's patients due today or overdue by at most the overdue window, or with an
     infusion under way or done today.
 
     Due = the last infusion's start + schedule_weeks x 7 days (the treatment start before
     the first infusion). Discontinued courses are not due; suspended ones show, not cleared.
     Longer overdue than the window, the patient is on the neurologist's worklist instead.
+    With the rows, the first moment they may change by time alone (`Clearances.until`).
     """
     today = today or clock.clinic_today()
     midnight = start_of_day(today)
@@ -174,7 +181,7 @@ def todays_infusion_list(*, site: Site | None, today: date | None = None) -> lis
             ),
         )
     )
-    gates = clearances_for([p.id for p in patients]) if patients else {}
+    gates = _clearances([p.id for p in patients])
     rows = []
     for patient in patients:
         visits = patient.todays_infusions  # type: ignore[attr-defined]
@@ -187,7 +194,7 @@ def todays_infusion_list(*, site: Site | None, today: date | None = None) -> lis
                 days_overdue=_days_overdue(due_on[patient.pk], today),
                 visit=visit,
                 bags=patient.unassigned_bags,  # type: ignore[attr-defined]
-                clearance=gates.get(str(patient.id)),
+                clearance=gates.by_patient.get(str(patient.id)),
             )
         )
     rows.sort(
@@ -198,7 +205,14 @@ def todays_infusion_list(*, site: Site | None, today: date | None = None) -> lis
             row.patient.given_name,
         )
     )
-    return rows
+    return rows, gates.until
+
+
+def _clearances(patient_ids: list[UUID]) -> Clearances:
+    """The patients' clearances (none to find: no query, and none that ends)."""
+    if not patient_ids:
+        return Clearances({}, None)
+    return lasting_clearances(sorted(patient_ids, key=str))
 
 
 def checklist_page(patient_id: UUID | str) -> Patient:
@@ -239,14 +253,21 @@ class BagRow:
 
 
 def bag_board(*, site: Site | None, today: date | None = None) -> list[BagRow]:
+    return lasting_bag_board(site=site, today=today)[0]
+
+
+def lasting_bag_board(
+    *, site: Site | None, today: date | None = None
+) -> tuple[list[BagRow], datetime | None]:
     """The site's bags of today, and older bags still usable or expired today, soonest
     expiry first.
 
     A ready bag the rules would refuse (wrong dose or volume), or one of a suspended or
-    discontinued course, is marked not usable with the reason.
+    discontinued course, is marked not usable with the reason. With the rows, the first
+    moment they may change by time alone.
     """
     midnight = start_of_day(today or clock.clinic_today())
-    return bag_rows(
+    return _lasting_bag_rows(
         DosePreparation.objects.filter(
             Q(prepared_at__gte=midnight)
             # still usable, or expired today: to be discarded
@@ -258,12 +279,18 @@ def bag_board(*, site: Site | None, today: date | None = None) -> list[BagRow]:
 
 def bag_rows(bags: QuerySet[DosePreparation]) -> list[BagRow]:
     """Bags as board rows, soonest expiry first, each with what makes it unusable."""
+    return _lasting_bag_rows(bags)[0]
+
+
+def _lasting_bag_rows(bags: QuerySet[DosePreparation]) -> tuple[list[BagRow], datetime | None]:
     bags_list = list(
         bags.select_related("patient", "infusion").order_by("expires_at", "prepared_at")
     )
-    ready_patients = {b.patient_id for b in bags_list if b.status == PreparationStatus.READY}
-    gates = clearances_for(sorted(ready_patients, key=str)) if ready_patients else {}
-    return [_bag_row(bag, gates.get(str(bag.patient_id))) for bag in bags_list]
+    gates = _clearances(
+        list({b.patient_id for b in bags_list if b.status == PreparationStatus.READY})
+    )
+    rows = [_bag_row(bag, gates.by_patient.get(str(bag.patient_id))) for bag in bags_list]
+    return rows, gates.until
 
 
 def _bag_row(bag: DosePreparation, gate: GateResult | None) -> BagRow:
@@ -286,8 +313,13 @@ def _bag_row(bag: DosePreparation, gate: GateResult | None) -> BagRow:
 
 
 def bags_needed(*, site: Site | None) -> list[Infusion]:
+    return lasting_bags_needed(site=site)[0]
+
+
+def lasting_bags_needed(*, site: Site | None) -> tuple[list[Infusion], datetime | None]:
     """The site's planned visits that wait for a bag, once their checklist has cleared and
-    the patient is cleared (CLINICAL_RULES.md: bags are asked for then, so no vial is wasted)."""
+    the patient is cleared (CLINICAL_RULES.md: bags are asked for then, so no vial is wasted);
+    with the first moment that may change by time alone."""
     checklist_cleared = Q(checklist__cleared_at__isnull=False) | Q(
         checklist__authorized=True,
         checklist__new_neurological_symptoms=False,
@@ -306,8 +338,9 @@ def bags_needed(*, site: Site | None) -> list[Infusion]:
         .select_related("patient", "checklist")
         .order_by("checklist__asked_at")
     )
-    gates = clearances_for(sorted({v.patient_id for v in waiting}, key=str)) if waiting else {}
-    return [visit for visit in waiting if gates[str(visit.patient_id)].cleared]
+    gates = _clearances(list({visit.patient_id for visit in waiting}))
+    cleared = [visit for visit in waiting if gates.by_patient[str(visit.patient_id)].cleared]
+    return cleared, gates.until
 
 
 def preparation_patients(*, site: Site | None) -> QuerySet[Patient]:

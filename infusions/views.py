@@ -1,6 +1,6 @@
 """The nurse's pages (today's list, checklist, infusion) and the pharmacist's (bags)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,10 +18,11 @@ from natalizumab_monitor import clock
 from natalizumab_monitor.access import is_htmx, role_required
 from natalizumab_monitor.errors import Conflict, GateRefused
 from natalizumab_monitor.roles import NURSE, PHARMACIST
+from network.models import Site
 from network.selectors import current_site
 from patients.models import Patient
 
-from . import page_selectors, services
+from . import page_cache, page_selectors, services
 from .forms import (
     ChecklistForm,
     DiscardForm,
@@ -56,7 +57,13 @@ def _rows(request: HttpRequest, template: str, context: dict[str, Any]) -> SafeS
 
 @role_required(NURSE)
 def today(request: HttpRequest) -> HttpResponse:
-    rows = page_selectors.todays_infusion_list(site=current_site(request))
+    site = current_site(request)
+    rows = page_cache.kept(
+        "today",
+        site,
+        lambda: page_selectors.lasting_todays_infusion_list(site=site),
+        shown=lambda rows: [row.patient for row in rows],
+    )
     context = {"rows": rows, "today": clock.clinic_today()}
     rows_html = _rows(request, "infusions/today_rows.html", context)
     return render(request, "infusions/today.html", {**context, "rows_html": rows_html})
@@ -365,7 +372,13 @@ def reaction(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
 @role_required(PHARMACIST)
 def bags(request: HttpRequest) -> HttpResponse:
     config = active_config()
-    rows = page_selectors.bag_board(site=current_site(request))
+    site = current_site(request)
+    rows, needed = page_cache.kept(
+        "bags",
+        site,
+        lambda: _bag_board(site),
+        shown=lambda board: [row.bag for row in board[0]] + list(board[1]),
+    )
     row_context = {"warn_seconds": config.prep_expiry_warning_minutes * 60, "now": clock.now()}
     return render(
         request,
@@ -373,13 +386,24 @@ def bags(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "rows_html": _rows(request, "infusions/bag_rows.html", {"rows": rows, **row_context}),
-            "bags_needed": page_selectors.bags_needed(site=current_site(request)),
+            "bags_needed": needed,
             "warn_minutes": config.prep_expiry_warning_minutes,
             "room_hours": config.prep_stability_hours_room,
             "fridge_hours": config.prep_stability_hours_refrigerated,
             **row_context,
         },
     )
+
+
+def _bag_board(
+    site: Site | None,
+) -> tuple[tuple[list[page_selectors.BagRow], list[Infusion]], datetime | None]:
+    """The board's bags and the visits that wait for one, and when either may next change
+    by time alone."""
+    rows, rows_until = page_selectors.lasting_bag_board(site=site)
+    needed, needed_until = page_selectors.lasting_bags_needed(site=site)
+    ends = [until for until in (rows_until, needed_until) if until is not None]
+    return (rows, needed), min(ends, default=None)
 
 
 @role_required(PHARMACIST)

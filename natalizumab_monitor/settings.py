@@ -140,14 +140,18 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 # Only behind a proxy that sets X-Forwarded-Proto itself (compose: Caddy) and is the only way in.
 if env.bool("BEHIND_TLS_PROXY", default=_https_only):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The cache (API rate limits): Redis in production (CACHE_URL=redis://...), this process's
-# memory in the embedded mode.
+# The cache (API rate limits, the day lists kept): Redis in production (CACHE_URL=redis://...),
+# this process's memory in the embedded mode.
 _cache_url = env.str("CACHE_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
     if _cache_url
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# The nurse's list and the bag board are kept between their site's changes
+# (infusions/page_cache.py) where the cache is shared by every process, never in one
+# process's memory, which a worker's evaluation would not reach.
+KEEP_DAY_LISTS = env.bool("KEEP_DAY_LISTS", default=bool(_cache_url))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

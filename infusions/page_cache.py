@@ -1,0 +1,87 @@
+"""The nurse's list and the bag board, kept for a site between the changes of its records.
+
+Every nurse of a site opens the same list, many times an hour, while its records change
+a few times an hour. A list is kept in the shared cache under:
+
+- the site's version (network/changes.py: replaced after every committed write of one of
+  its patients' records and after every evaluation of one of them),
+- the site's day and the thresholds in force,
+
+and read only before the first moment its clearances may change by time alone (stored
+clearances end at their `clearance_until`; a list with a clearance computed on the spot is
+not kept), and for at most KEPT_AT_MOST_SECONDS, which bounds how long a change whose
+version was lost (a process killed between its commit and the new token) could go unseen.
+The rows keep no countdown: countdowns are drawn from the bags' expiry at each request.
+
+A list read from the cache still names its patients to the audit of the request.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from django.core.cache import cache
+from django.db.models import Model
+
+from alerts.evaluation import config_version
+from alerts.profile import active_config
+from audit import reads
+from natalizumab_monitor import clock
+from network import changes
+from network.models import Site
+
+logger = logging.getLogger(__name__)
+
+KEPT_AT_MOST_SECONDS = 60
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Kept(Generic[T]):
+    value: T
+    until: datetime | None  # its first change by time alone (None: none)
+
+
+def kept(
+    name: str,
+    site: Site | None,
+    compute: Callable[[], tuple[T, datetime | None]],
+    shown: Callable[[T], Iterable[Model]],
+) -> T:
+    """The site's list `name`: kept, or computed (and kept while it holds).
+
+    `compute` gives the list and the first moment it may change by time alone; `shown`
+    the records of it that name a patient, for the audit of a list read from the cache.
+    """
+    if site is None or not changes.enabled():
+        return compute()[0]
+    now = clock.now()
+    try:
+        key = ":".join(
+            (
+                "day-list",
+                name,
+                str(site.pk),
+                clock.clinic_today().isoformat(),
+                config_version(active_config()),
+                changes.version(site.pk),
+            )
+        )
+        found = cache.get(key)
+    except Exception:
+        logger.exception("The cache could not be read; the list is read from the database")
+        return compute()[0]
+    if isinstance(found, _Kept) and (found.until is None or now < found.until):
+        reads.saw(shown(found.value))
+        return found.value
+    value, until = compute()
+    lasts = KEPT_AT_MOST_SECONDS if until is None else int((until - now).total_seconds())
+    if lasts > 0:
+        try:
+            cache.set(key, _Kept(value, until), timeout=min(lasts, KEPT_AT_MOST_SECONDS))
+        except Exception:
+            logger.exception("The list could not be kept in the cache")
+    return value
