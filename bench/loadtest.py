@@ -13,7 +13,9 @@ per page. The figures cover the `--minutes` after the last user started (locust 
 The sessions are made in the database as a sign-in leaves them (user, backend, the
 password's hash, the session clock; no second factor: MFA_REQUIRED_ROLES=auditor for this
 server only), so that password hashing, costly on purpose, is not what the test measures.
-The server serves plain HTTP (SECURE_COOKIES=false) and lifts the API rate limits.
+The server serves plain HTTP (SECURE_COOKIES=false), lifts the API rate limits, and keeps
+its cache in Redis as docker-compose.yml does (CACHE_URL: the day lists kept between
+changes, infusions/page_cache.py).
 """
 
 import argparse
@@ -59,6 +61,8 @@ def main() -> int:
         "API_RATE_USER": "100000/minute",
         "API_RATE_ANON": "100000/minute",
         "CELERY_BROKER_URL": os.environ.get("BENCH_SCALE_BROKER_URL", "redis://127.0.0.1:6379/9"),
+        # As docker-compose.yml: the cache in Redis, shared by the server's workers.
+        "CACHE_URL": os.environ.get("BENCH_SCALE_CACHE_URL", "redis://127.0.0.1:6379/10"),
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
