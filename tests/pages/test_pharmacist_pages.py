@@ -169,3 +169,13 @@ def test_the_day_lists_show_a_name_as_text_never_as_markup(
     assert used.status_code == 302
     bag.refresh_from_db()
     assert bag.status == PreparationStatus.USED
+
+
+def test_the_nurses_rows_link_each_visit_and_each_checklist(
+    client_as: Callable[[str | None], Client],
+) -> None:
+    planned = make_infusion(make_patient(treatment_start=clock.clinic_today()))
+    waiting = make_patient(treatment_start=clock.clinic_today())
+    page = client_as(NURSE).get(reverse("infusions:today")).content.decode()
+    assert f'href="{reverse("infusions:infusion", args=[planned.id])}"' in page
+    assert f'href="{reverse("infusions:checklist", args=[waiting.id])}"' in page
