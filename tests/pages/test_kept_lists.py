@@ -142,6 +142,25 @@ def test_a_list_is_not_shown_past_the_moment_its_clearances_change(
     assert page_cache.kept("test", site, compute, shown=lambda _: []) == "list 2"
 
 
+def test_a_list_is_kept_for_a_minute_at_most_even_with_no_change_to_come(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bound on a change whose new version was lost (a process killed after its commit)."""
+    site = site_for_new_record()
+    computed = []
+
+    def compute() -> tuple[str, Any]:
+        computed.append(clock.now())
+        return f"list {len(computed)}", None
+
+    began = clock.now()
+    assert page_cache.kept("test", site, compute, shown=lambda _: []) == "list 1"
+    monkeypatch.setattr(clock, "now", lambda: began + timedelta(seconds=59))
+    assert page_cache.kept("test", site, compute, shown=lambda _: []) == "list 1"
+    monkeypatch.setattr(clock, "now", lambda: began + timedelta(seconds=61))
+    assert page_cache.kept("test", site, compute, shown=lambda _: []) == "list 2"
+
+
 def test_a_list_with_a_clearance_computed_on_the_spot_is_not_kept(
     page_as: Callable[[str], Client],
 ) -> None:
