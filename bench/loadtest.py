@@ -8,7 +8,9 @@ works at S01, ...), a signed-in session for each of the 200 clinicians' seats an
 tokens, starts gunicorn and a Celery worker with the beat (as in production: the timers
 keep the stored clearances current), runs bench/locustfile.py headless (200 clinicians
 acting every ~10 s, 20 feed clients polling every 5 s) and prints p50/p95/p99 and errors
-per page. The figures cover the `--minutes` after the last user started (locust --reset-stats).
+per page. The figures cover the `--minutes` after a warm-up of `--warmup-seconds` once the last
+user started: the first requests find every process's caches cold (each site's kept lists,
+the compiled templates) and queue behind each other; the warm-up's own figures print too.
 
 The sessions are made in the database as a sign-in leaves them (user, backend, the
 password's hash, the session clock; no second factor: MFA_REQUIRED_ROLES=auditor for this
@@ -47,6 +49,7 @@ def main() -> int:
     # As docker-compose.yml's `web`: on 2 cores, a fourth worker only queues for the CPU.
     parser.add_argument("--gunicorn-workers", type=int, default=3)
     parser.add_argument("--spawn-rate", type=float, default=20.0, help="users started a second")
+    parser.add_argument("--warmup-seconds", type=float, default=30.0)
     args = parser.parse_args()
     env = {
         **os.environ,
@@ -91,11 +94,14 @@ def main() -> int:
             "LOADTEST_SESSIONS": str(work / "sessions.txt"),
             "LOADTEST_TOKENS": str(work / "tokens.txt"),
             "LOADTEST_PATIENTS": str(work / "patients.txt"),
+            "LOADTEST_WARMUP_SECONDS": str(args.warmup_seconds),
+            "LOADTEST_WARMUP_REPORT": str(work / "warmup.txt"),
         }
         subprocess.run(  # noqa: S603 - fixed argv
             [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
              "--headless", "-u", "220", "-r", str(args.spawn_rate),
-             "-t", f"{int(220 / args.spawn_rate + args.minutes * 60)}s", "--reset-stats",
+             "-t", f"{int(220 / args.spawn_rate + args.warmup_seconds + args.minutes * 60)}s",
+             "--reset-stats",
              "--host", base, "--csv", str(work / "run"), "--only-summary"],
             cwd=ROOT, env=locust_env, check=False, stdout=subprocess.DEVNULL,
         )  # fmt: skip
@@ -104,6 +110,9 @@ def main() -> int:
             os.killpg(process.pid, signal.SIGTERM)
         for process in (server, worker):
             process.wait(timeout=60)
+    warmup = work / "warmup.txt"
+    if warmup.exists():
+        print(f"warm-up ({args.warmup_seconds:.0f} s, not counted below): {warmup.read_text()}")
     return _report(work / "run_stats.csv", work / "run_failures.csv")
 
 

@@ -20,7 +20,9 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from locust import HttpUser, between, constant, task
+import gevent
+from locust import HttpUser, between, constant, events, task
+from locust.env import Environment
 
 SESSION_COOKIE = os.environ.get("LOADTEST_SESSION_COOKIE", "sessionid")
 
@@ -36,8 +38,30 @@ PATIENTS: dict[str, list[str]] = defaultdict(list)  # site -> patient ids
 for _site, _patient in _lines("LOADTEST_PATIENTS"):
     PATIENTS[_site].append(_patient)
 TOKENS = [line[0] for line in _lines("LOADTEST_TOKENS")]
+WARMUP_SECONDS = float(os.environ.get("LOADTEST_WARMUP_SECONDS", "0"))
 _seats = {role: itertools.cycle(seats) for role, seats in SESSIONS.items()}
 _tokens = itertools.cycle(TOKENS)
+
+
+@events.init.add_listener
+def _count_after_warmup(environment: Environment, **kwargs: object) -> None:
+    """Once every user has started, the figures restart after the warm-up (whose own figures
+    are written to LOADTEST_WARMUP_REPORT)."""
+
+    def warmed_up() -> None:
+        total = environment.stats.total
+        Path(os.environ.get("LOADTEST_WARMUP_REPORT", os.devnull)).write_text(
+            f"{total.num_requests} requests, {total.num_failures} errors, "
+            f"p50 {total.get_response_time_percentile(0.5):.0f} ms, "
+            f"p95 {total.get_response_time_percentile(0.95):.0f} ms, "
+            f"p99 {total.get_response_time_percentile(0.99):.0f} ms"
+        )
+        environment.stats.reset_all()
+
+    @events.spawning_complete.add_listener
+    def _spawned(user_count: int, **kwargs: object) -> None:
+        if WARMUP_SECONDS:
+            gevent.spawn_later(WARMUP_SECONDS, warmed_up)
 
 
 class Clinician(HttpUser):
