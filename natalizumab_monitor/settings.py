@@ -151,7 +151,7 @@ CACHES = {
 # The nurse's list and the bag board are kept between their site's changes
 # (infusions/page_cache.py) where the cache is shared by every process, never in one
 # process's memory, which a worker's evaluation would not reach.
-KEEP_DAY_LISTS = env.bool("KEEP_DAY_LISTS", default=bool(_cache_url))
+KEEP_DAY_LISTS = env.bool("KEEP_DAY_LISTS", default=True) and bool(_cache_url)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
