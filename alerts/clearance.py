@@ -67,7 +67,7 @@ def lasting_clearances(
     patient_ids: Iterable[UUID | str], *, now: datetime | None = None
 ) -> Clearances:
     """`clearances_for`, with the moment they stop holding (for a list kept between changes:
-    infusions/page_cache.py)."""
+    network/kept.py)."""
     ids = [str(patient_id) for patient_id in patient_ids]
     moment = now or clock.now()
     config = active_config()

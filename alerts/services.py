@@ -19,6 +19,7 @@ from django.db.models import Max
 from natalizumab_monitor import clock
 from natalizumab_monitor.errors import Conflict
 from natalizumab_monitor.services import Problems
+from network import changes
 
 from .models import Alert, AlertStatus, Notification
 
@@ -70,7 +71,7 @@ def acknowledge_alert(*, alert: Alert, user: AbstractBaseUser) -> Alert:
     alert.status = AlertStatus.ACKNOWLEDGED
     alert.acknowledged_by = user
     alert.acknowledged_at = clock.now()
-    return save_alert_change(alert)
+    return _changed_by_a_person(save_alert_change(alert))
 
 
 @transaction.atomic
@@ -89,7 +90,15 @@ def resolve_alert(*, alert: Alert, note: str, user: AbstractBaseUser) -> Alert:
     alert.resolved_by = user
     alert.resolved_at = clock.now()
     alert.resolution_note = note
-    return save_alert_change(alert)
+    return _changed_by_a_person(save_alert_change(alert))
+
+
+def _changed_by_a_person(alert: Alert) -> Alert:
+    """The worklists kept of the patient's site are old once this commits (an evaluation's
+    changes are announced by the evaluation: alerts/evaluation.py)."""
+    patient_id = alert.patient_id
+    transaction.on_commit(lambda: changes.patients_changed([patient_id]), robust=True)
+    return alert
 
 
 def mark_notifications_read(*, user: AbstractBaseUser, notification_id: UUID | None = None) -> int:

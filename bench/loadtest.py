@@ -17,7 +17,7 @@ password's hash, the session clock; no second factor: MFA_REQUIRED_ROLES=auditor
 server only), so that password hashing, costly on purpose, is not what the test measures.
 The server serves plain HTTP (SECURE_COOKIES=false), lifts the API rate limits, and keeps
 its cache in Redis as docker-compose.yml does (CACHE_URL: the day lists kept between
-changes, infusions/page_cache.py).
+changes, network/kept.py).
 """
 
 import argparse

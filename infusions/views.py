@@ -18,11 +18,12 @@ from natalizumab_monitor import clock
 from natalizumab_monitor.access import is_htmx, role_required
 from natalizumab_monitor.errors import Conflict, GateRefused
 from natalizumab_monitor.roles import NURSE, PHARMACIST
+from network import kept
 from network.models import Site
 from network.selectors import current_site
 from patients.models import Patient
 
-from . import page_cache, page_selectors, services
+from . import page_selectors, services
 from .forms import (
     ChecklistForm,
     DiscardForm,
@@ -58,9 +59,9 @@ def _rows(request: HttpRequest, template: str, context: dict[str, Any]) -> SafeS
 @role_required(NURSE)
 def today(request: HttpRequest) -> HttpResponse:
     site = current_site(request)
-    rows = page_cache.kept(
+    rows = kept.kept(
         "today",
-        site,
+        lambda: _ids(site),
         lambda: page_selectors.lasting_todays_infusion_list(site=site),
         shown=lambda rows: [row.patient for row in rows],
     )
@@ -373,9 +374,9 @@ def reaction(request: HttpRequest, infusion_id: UUID) -> HttpResponse:
 def bags(request: HttpRequest) -> HttpResponse:
     config = active_config()
     site = current_site(request)
-    rows, needed = page_cache.kept(
+    rows, needed = kept.kept(
         "bags",
-        site,
+        lambda: _ids(site),
         lambda: _bag_board(site),
         shown=lambda board: [row.bag for row in board[0]] + list(board[1]),
     )
@@ -393,6 +394,10 @@ def bags(request: HttpRequest) -> HttpResponse:
             **row_context,
         },
     )
+
+
+def _ids(site: Site | None) -> list[int] | None:
+    return None if site is None else [site.pk]
 
 
 def _bag_board(

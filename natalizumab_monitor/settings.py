@@ -149,7 +149,7 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 # The nurse's list and the bag board are kept between their site's changes
-# (infusions/page_cache.py) where the cache is shared by every process, never in one
+# (network/kept.py) where the cache is shared by every process, never in one
 # process's memory, which a worker's evaluation would not reach.
 KEEP_DAY_LISTS = env.bool("KEEP_DAY_LISTS", default=True) and bool(_cache_url)
 

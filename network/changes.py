@@ -1,4 +1,4 @@
-"""A version of each site's records, for lists kept between changes (infusions/page_cache.py).
+"""A version of each site's records, for lists kept between changes (network/kept.py).
 
 A site's version is a random token in the shared cache, replaced after every committed
 write of a clinical record of one of its patients (alerts/signals.py: the same hook that
@@ -33,10 +33,10 @@ def _site_key(site_id: int) -> str:
     return f"records-version:site:{site_id}"
 
 
-def version(site_id: int) -> str:
-    """The network's and the site's tokens; made by the first reader when missing (a new
+def version(site_ids: Iterable[int]) -> str:
+    """The network's and the sites' tokens; made by the first reader when missing (a new
     cache, or one that lost its keys: a new token, so no list kept before is read)."""
-    keys = [NETWORK_KEY, _site_key(site_id)]
+    keys = [NETWORK_KEY, *(_site_key(site_id) for site_id in site_ids)]
     found = cache.get_many(keys)
     for key in keys:
         if key not in found:
@@ -44,7 +44,7 @@ def version(site_id: int) -> str:
             found[key] = cache.get(key)
             if found[key] is None:
                 raise LookupError("the cache keeps no version")
-    return f"{found[NETWORK_KEY]}.{found[_site_key(site_id)]}"
+    return ".".join(found[key] for key in keys)
 
 
 def sites_changed(site_ids: Iterable[int]) -> None:
@@ -76,5 +76,5 @@ def _replace(tokens: dict[str, str]) -> None:
     try:
         cache.set_many(tokens, timeout=None)
     except Exception:
-        # The lists kept expire by themselves (page_cache.KEPT_AT_MOST_SECONDS).
+        # The lists kept expire by themselves (kept.KEPT_AT_MOST_SECONDS).
         logger.exception("Could not record a change of the records in the cache")

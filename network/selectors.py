@@ -58,6 +58,15 @@ def caller_site_ids(request: HttpRequest) -> frozenset[int] | None:
     return request._my_site_ids  # type: ignore[attr-defined]
 
 
+def seen_site_ids(request: HttpRequest) -> list[int] | None:
+    """The ids of the sites whose patients the request's user sees, every site's for a
+    user of every site; None when that is none."""
+    ids = caller_site_ids(request)
+    if ids is None:
+        ids = frozenset(Site.objects.values_list("pk", flat=True))
+    return sorted(ids) or None
+
+
 def site_count(request: HttpRequest) -> int:
     """How many sites the database has, read with the signed-in user's sites."""
     my_sites(request)

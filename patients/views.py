@@ -5,6 +5,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -20,6 +21,8 @@ from natalizumab_monitor.access import is_htmx, role_required
 from natalizumab_monitor.errors import Conflict
 from natalizumab_monitor.record_pages import record_page
 from natalizumab_monitor.roles import NEUROLOGIST
+from network.kept import kept
+from network.selectors import seen_site_ids
 
 from . import page_selectors, services
 from .forms import (
@@ -42,7 +45,14 @@ def worklist(request: HttpRequest) -> HttpResponse:
         severity = None
     if rule not in RULE_IDS:
         rule = None
-    page = page_selectors.worklist(severity=severity, rule=rule, page=request.GET.get("page", 1))
+    number = request.GET.get("page", "1")
+    number = number if number.isdigit() and len(number) <= 6 else "1"  # the paginator's page 1
+    page, rules = kept(
+        f"worklist:{severity or ''}:{rule or ''}:{number}",
+        lambda: seen_site_ids(request),
+        lambda: (_worklist(severity, rule, number), None),
+        shown=lambda listing: listing[0].object_list,
+    )
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -50,12 +60,20 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "severity": severity or "",
         "rule": rule or "",
         "severities": Severity.choices,
-        "rules": page_selectors.worklist_rules(),
+        "rules": rules,
         "query": query.urlencode(),
         "now": clock.now(),
     }
     template = "patients/_worklist_results.html" if is_htmx(request) else "patients/worklist.html"
     return render(request, template, context)
+
+
+def _worklist(severity: str | None, rule: str | None, number: str) -> tuple[Page, list[str]]:
+    """A page of the worklist and the rules its filter offers; the page keeps its counts
+    but not its query (so that it can be kept: network/kept.py)."""
+    page = page_selectors.worklist(severity=severity, rule=rule, page=number)
+    page.paginator.object_list = []
+    return page, page_selectors.worklist_rules()
 
 
 def _detail_context(patient_id: UUID, **forms: Any) -> dict[str, Any]:

@@ -1,11 +1,12 @@
-"""The nurse's list and the bag board kept in the shared cache (Redis) between their site's
-changes: a second nurse's request reads no records, and every committed change shows at
+"""The nurse's list, the bag board and the worklist kept in the shared cache (Redis) between
+their sites' changes: a second nurse's request reads no records, and every committed change shows at
 the next request. Never a stale "cleared", never a list past its moment of change, never a
 page lost when the cache is down."""
 
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,16 +16,20 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from alerts.evaluation import evaluate_patients
+from alerts.services import acknowledge_alert, resolve_alert
 from audit.models import AuditEntry
-from infusions import page_cache, services
+from infusions import services
+from labs.models import LabResult
 from natalizumab_monitor import clock
 from natalizumab_monitor.roles import NEUROLOGIST, NURSE, PHARMACIST
-from network import changes
+from network import changes, kept
 from network.models import Site
 from network.services import site_for_new_record
 from patients.models import Patient
 from patients.services import record_decision
 from tests.factories import make_cleared_patient, make_given_infusion, make_preparation
+
+from .conftest import make_alert
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the changes are made after commits
 
@@ -135,11 +140,11 @@ def test_a_list_is_not_shown_past_the_moment_its_clearances_change(
         computed.append(clock.now())
         return f"list {len(computed)}", ends
 
-    assert page_cache.kept("test", site, compute, shown=lambda _: []) == "list 1"
-    assert page_cache.kept("test", site, compute, shown=lambda _: []) == "list 1"
+    assert kept.kept("test", lambda: [site.pk], compute, shown=lambda _: []) == "list 1"
+    assert kept.kept("test", lambda: [site.pk], compute, shown=lambda _: []) == "list 1"
     later = ends + timedelta(seconds=1)
     monkeypatch.setattr(clock, "now", lambda: later)
-    assert page_cache.kept("test", site, compute, shown=lambda _: []) == "list 2"
+    assert kept.kept("test", lambda: [site.pk], compute, shown=lambda _: []) == "list 2"
 
 
 def test_a_list_is_kept_for_a_minute_at_most_even_with_no_change_to_come(
@@ -154,11 +159,11 @@ def test_a_list_is_kept_for_a_minute_at_most_even_with_no_change_to_come(
         return f"list {len(computed)}", None
 
     began = clock.now()
-    assert page_cache.kept("test", site, compute, shown=lambda _: []) == "list 1"
+    assert kept.kept("test", lambda: [site.pk], compute, shown=lambda _: []) == "list 1"
     monkeypatch.setattr(clock, "now", lambda: began + timedelta(seconds=59))
-    assert page_cache.kept("test", site, compute, shown=lambda _: []) == "list 1"
+    assert kept.kept("test", lambda: [site.pk], compute, shown=lambda _: []) == "list 1"
     monkeypatch.setattr(clock, "now", lambda: began + timedelta(seconds=61))
-    assert page_cache.kept("test", site, compute, shown=lambda _: []) == "list 2"
+    assert kept.kept("test", lambda: [site.pk], compute, shown=lambda _: []) == "list 2"
 
 
 def test_a_list_with_a_clearance_computed_on_the_spot_is_not_kept(
@@ -238,7 +243,81 @@ def test_with_the_cache_down_the_list_is_read_and_changes_are_recorded(
 def test_a_record_changes_only_its_own_sites_version() -> None:
     patient = due_today("Here")
     there = Site.objects.create(code="THERE", name="There", time_zone=patient.site.time_zone)
-    before = changes.version(patient.site_id), changes.version(there.pk)
+    before = changes.version([patient.site_id]), changes.version([there.pk])
     make_preparation(patient)
-    assert changes.version(patient.site_id) != before[0]
-    assert changes.version(there.pk) == before[1]
+    assert changes.version([patient.site_id]) != before[0]
+    assert changes.version([there.pk]) == before[1]
+
+
+# --- The neurologist's worklist, kept for the sites they see ----------------------------------
+
+WORKLIST = "/worklist/"
+
+
+def read_alerts(queries: list[str]) -> bool:
+    return any('FROM "alerts_alert"' in sql for sql in queries)
+
+
+def test_a_second_neurologist_is_shown_the_kept_worklist_without_reading_the_alerts(
+    page_as: Callable[[str], Client],
+) -> None:
+    patient = due_today("Alerted")
+    make_alert(patient, message="ALT 3.2 times the upper limit")
+    first, queries = opened(page_as(NEUROLOGIST), WORKLIST)
+    assert read_alerts(queries)
+    second, queries = opened(page_as(NEUROLOGIST), WORKLIST)
+    assert not read_alerts(queries)
+    assert "ALT 3.2 times the upper limit" in second and patient.mrn in second
+
+
+def test_an_alert_acknowledged_or_resolved_shows_on_the_kept_worklist_at_the_next_request(
+    page_as: Callable[[str], Client], make_user: Callable[..., User]
+) -> None:
+    patient = due_today("Acknowledged")
+    alert = make_alert(patient, message="ALT 3.2 times the upper limit")
+    neurologist = page_as(NEUROLOGIST)
+    assert "(acknowledged)" not in opened(neurologist, WORKLIST)[0]
+    someone = make_user(NEUROLOGIST)
+    acknowledge_alert(alert=alert, user=someone)
+    assert "(acknowledged)" in opened(neurologist, WORKLIST)[0]
+    resolve_alert(alert=alert, note="Repeat ALT normal", user=someone)
+    assert patient.mrn not in opened(neurologist, WORKLIST)[0]
+
+
+def test_an_alert_raised_by_an_evaluation_shows_on_the_kept_worklist_at_the_next_request(
+    page_as: Callable[[str], Client],
+) -> None:
+    patient = due_today("Liver")
+    evaluated(patient)
+    neurologist = page_as(NEUROLOGIST)
+    assert "LIVER-" not in opened(neurologist, WORKLIST)[0]
+    LabResult.objects.create(
+        patient=patient, analyte="ALT", value=Decimal(200), unit="U/L",
+        reference_low=Decimal(7), reference_high=Decimal(40),
+        collected_at=clock.now() - timedelta(hours=1),
+    )  # fmt: skip
+    assert "LIVER-" not in opened(neurologist, WORKLIST)[0]  # not evaluated yet: kept
+    evaluated(patient)
+    assert "LIVER-" in opened(neurologist, WORKLIST)[0]
+
+
+def test_neurologists_of_two_sites_each_see_their_own_kept_worklist(
+    page_as: Callable[[str], Client],
+) -> None:
+    here_patient = due_today("Here")
+    make_alert(here_patient)
+    here = here_patient.site
+    there = Site.objects.create(code="THERE", name="There", time_zone=here.time_zone)
+    there_patient = due_today("There")
+    there_patient.site = there
+    there_patient.save()
+    make_alert(there_patient)
+    pages = {}
+    for site in (here, there, here, there):
+        neurologist = page_as(NEUROLOGIST)
+        User.objects.get(pk=neurologist.session["_auth_user_id"]).sites.set([site])
+        pages.setdefault(site.code, []).append(opened(neurologist, WORKLIST)[0])
+    for code, mine, theirs in ((here.code, here_patient, there_patient),
+                               ("THERE", there_patient, here_patient)):  # fmt: skip
+        for page in pages[code]:
+            assert mine.mrn in page and theirs.mrn not in page

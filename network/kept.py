@@ -1,11 +1,13 @@
-"""The nurse's list and the bag board, kept for a site between the changes of its records.
+"""Lists kept between the changes of their sites' records: the nurse's list and the bag
+board of a site, the neurologist's worklist of their sites.
 
 Every nurse of a site opens the same list, many times an hour, while its records change
 a few times an hour. A list is kept in the shared cache under:
 
-- the site's version (network/changes.py: replaced after every committed write of one of
-  its patients' records and after every evaluation of one of them),
-- the site's day and the thresholds in force,
+- the versions of its sites (network/changes.py: replaced after every committed write of
+  one of their patients' records, every evaluation of one of them, and every alert a
+  person acknowledges or resolves),
+- the day and the thresholds in force,
 
 and read only before the first moment its clearances may change by time alone (stored
 clearances end at their `clearance_until`; a list with a clearance computed on the spot is
@@ -34,8 +36,8 @@ from alerts.evaluation import config_version
 from alerts.profile import active_config
 from audit import reads
 from natalizumab_monitor import clock
-from network import changes
-from network.models import Site
+
+from . import changes
 
 logger = logging.getLogger(__name__)
 
@@ -70,27 +72,30 @@ def _hold(key: str, kept: _Kept) -> None:
 
 def kept(
     name: str,
-    site: Site | None,
+    site_ids: Callable[[], Iterable[int] | None],
     compute: Callable[[], tuple[T, datetime | None]],
     shown: Callable[[T], Iterable[Model]],
 ) -> T:
-    """The site's list `name`: kept, or computed (and kept while it holds).
+    """The list `name` of the patients of the sites `site_ids()` gives (None: no site yet,
+    never kept): kept, or computed (and kept while it holds).
 
     `compute` gives the list and the first moment it may change by time alone; `shown`
     the records of it that name a patient, for the audit of a list read from the cache.
     """
-    if site is None or not changes.enabled():
+    ids = site_ids() if changes.enabled() else None
+    if ids is None:
         return compute()[0]
+    sites = sorted(set(ids))
     now = clock.now()
     try:
         key = ":".join(
             (
-                "day-list",
+                "kept-list",
                 name,
-                str(site.pk),
+                ",".join(str(site_id) for site_id in sites),
                 clock.clinic_today().isoformat(),
                 config_version(active_config()),
-                changes.version(site.pk),
+                changes.version(sites),
             )
         )
         found = _held.get(key)
