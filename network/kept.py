@@ -11,8 +11,10 @@ a few times an hour. A list is kept in the shared cache under:
 
 and read only before the first moment its clearances may change by time alone (stored
 clearances end at their `clearance_until`; a list with a clearance computed on the spot is
-not kept), and for at most KEPT_AT_MOST_SECONDS, which bounds how long a change whose
-version was lost (a process killed between its commit and the new token) could go unseen.
+not kept), and for at most KEPT_AT_MOST_SECONDS (each list for a random share of it, at
+least half: lists made together are not all made again together), which bounds how long a
+change whose version was lost (a process killed between its commit and the new token)
+could go unseen.
 The rows keep no countdown: countdowns are drawn from the bags' expiry at each request.
 
 Each process also holds the lists it last used (HELD_HERE of them, under the same keys):
@@ -23,6 +25,7 @@ A list read from the cache still names its patients to the audit of the request.
 """
 
 import logging
+import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -52,11 +55,12 @@ class _Kept(Generic[T]):
     value: T
     until: datetime | None  # its first change by time alone (None: none)
     made_at: datetime
+    kept_for: float  # seconds, at most KEPT_AT_MOST_SECONDS
 
     def holds(self, now: datetime) -> bool:
         if self.until is not None and now >= self.until:
             return False
-        return timedelta(0) <= now - self.made_at < timedelta(seconds=KEPT_AT_MOST_SECONDS)
+        return timedelta(0) <= now - self.made_at < timedelta(seconds=self.kept_for)
 
 
 # This process's lists, by key, the last used last. Only read, never changed, by the pages.
@@ -109,12 +113,13 @@ def kept(
         reads.saw(shown(found.value))
         return found.value
     value, until = compute()
-    kept = _Kept(value, until, made_at=now)
-    lasts = KEPT_AT_MOST_SECONDS if until is None else int((until - now).total_seconds())
+    kept_for = KEPT_AT_MOST_SECONDS * random.uniform(0.5, 1.0)  # noqa: S311 - not a secret
+    kept = _Kept(value, until, made_at=now, kept_for=kept_for)
+    lasts = int(kept_for if until is None else min(kept_for, (until - now).total_seconds()))
     if lasts > 0:
         _hold(key, kept)
         try:
-            cache.set(key, kept, timeout=min(lasts, KEPT_AT_MOST_SECONDS))
+            cache.set(key, kept, timeout=lasts)
         except Exception:
             logger.exception("The list could not be kept in the cache")
     return value
