@@ -28,6 +28,8 @@ TIMERS_OVERLAP = timedelta(minutes=2)
 TIMERS_FIRST_LOOKBACK = timedelta(days=1)
 # Patients left marked (their task lost) that one timers run evaluates at most.
 PENDING_PER_RUN = 500
+# Stored clearances that ended, evaluated a run (at midnight many end together).
+LAPSED_PER_RUN = 500
 
 
 def enqueue_evaluation(patient_id: str) -> bool:
@@ -55,7 +57,8 @@ def evaluate_patient(patient_id: str) -> dict[str, Any]:
 
 @shared_task(name="alerts.tasks.run_timers")
 def run_timers() -> dict[str, Any]:
-    """Evaluate the patients time has made due: bags, observation windows, lost tasks."""
+    """Evaluate the patients time has made due: bags, observation windows, lost tasks,
+    stored clearances that ended."""
     now = clock.now()
     config = active_config()
     last = Heartbeat.objects.filter(name=TIMERS).values_list("last_run_at", flat=True).first()
@@ -65,7 +68,8 @@ def run_timers() -> dict[str, Any]:
     pending = timers.patients_left_pending(
         now, timedelta(seconds=settings.ALERT_PENDING_GRACE_SECONDS), PENDING_PER_RUN
     )
-    due = sorted(set(bags) | observed | set(pending))
+    lapsed = timers.clearances_lapsed(now, LAPSED_PER_RUN)
+    due = sorted(set(bags) | observed | set(pending) | set(lapsed))
     failed = 0
     for patient_id in due:
         try:
@@ -83,6 +87,7 @@ def run_timers() -> dict[str, Any]:
         "bags": sum(len(ids) for ids in bags.values()),
         "observation": len(observed),
         "pending": len(pending),
+        "lapsed": len(lapsed),
         "failed": failed,
         "emailed": emailed,
     }

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Q
 
-from alerts.models import PendingEvaluation
+from alerts.models import EvaluationSchedule, PendingEvaluation
 from alerts.rules import RuleConfig
 from infusions.models import DosePreparation, Infusion, PreparationStatus
 
@@ -54,3 +54,17 @@ def patients_left_pending(now: datetime, grace: timedelta, limit: int) -> list[s
     """Patients marked for evaluation longer than `grace` ago: their task was lost or late."""
     marks = PendingEvaluation.objects.filter(marked_at__lte=now - grace).order_by("marked_at")
     return [str(pk) for pk in marks.values_list("patient_id", flat=True)[:limit]]
+
+
+def clearances_lapsed(now: datetime, limit: int) -> list[str]:
+    """Patients whose stored clearance has ended (by time alone) and is not yet replaced.
+
+    Its moment is also the patient's next change, so the nightly job would evaluate them;
+    the day's lists, though, compute such a patient's clearance at every request until then
+    (network/kept.py keeps no list with one). An evaluation that stored a clearance ending
+    before it committed (one that raced the bag timer above) would leave one too.
+    """
+    lapsed = EvaluationSchedule.objects.filter(
+        clearance__isnull=False, clearance_until__lte=now
+    ).order_by("clearance_until")
+    return [str(pk) for pk in lapsed.values_list("patient_id", flat=True)[:limit]]

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 import pytest
 from django.contrib.auth.models import User
 
-from alerts import tasks
-from alerts.models import Alert, Heartbeat, Notification, PendingEvaluation
+from alerts import evaluation, tasks
+from alerts.clearance import stored_clearances
+from alerts.models import Alert, EvaluationSchedule, Heartbeat, Notification, PendingEvaluation
+from alerts.profile import active_config
 from alerts.services import acknowledge_alert
 from infusions.models import DosePreparation
 from natalizumab_monitor import clock
@@ -144,3 +146,36 @@ def test_the_sweep_evaluates_every_patient_in_batches_and_records_its_heartbeat(
         assert len(standing(patient, "LIVER-3XULN")) == 1
     assert detail["patients"] == 5
     assert Heartbeat.objects.get(name="sweep").last_run_at == now
+
+
+def test_a_stored_clearance_that_ended_unseen_is_replaced_by_the_timers(
+    set_clock: Callable[[datetime], None],
+) -> None:
+    """A bag's expiry ends the clearance stored for the day's lists; if the bag timer ran
+    before an evaluation that stored it committed, the next timers run still replaces it."""
+    now = clock.now()
+    patient = make_patient()
+    bag = make_preparation(patient, prepared_at=now - timedelta(hours=5))
+    forget_marks()
+    set_clock(now)
+    evaluation.evaluate_patient(str(patient.pk))
+    schedule = EvaluationSchedule.objects.get(patient=patient)
+    assert schedule.clearance is not None and schedule.clearance_until is not None
+    assert schedule.clearance_until <= bag.expires_at
+    # The bag timer has been past it already (a run that came before that evaluation's commit).
+    DosePreparation.objects.filter(pk=bag.pk).update(
+        expiry_warned_at=bag.expires_at + timedelta(seconds=1)
+    )
+
+    later = bag.expires_at + timedelta(minutes=2)
+    set_clock(later)
+    config = active_config()
+    assert not stored_clearances([str(patient.pk)], now=later, config=config)  # ended
+    detail = tasks.run_timers()
+
+    assert detail["bags"] == 0 and detail["lapsed"] == 1
+    [expired] = standing(patient, "PREP-STABILITY")
+    assert expired.severity == "critical"
+    [clearance] = stored_clearances([str(patient.pk)], now=later, config=config).values()
+    assert not clearance.cleared  # the nurse's list shows the expired bag, from the store
+    assert tasks.run_timers()["lapsed"] == 0  # replaced once, not every minute
