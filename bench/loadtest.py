@@ -10,8 +10,8 @@ keep the stored clearances current), waits for the worker's first timers run to 
 fell due while no worker ran is caught up, as in a running clinic; after bench/scale.py, whose
 timers ran on a clock moved ahead, a few hundred patients), runs bench/locustfile.py
 headless (200 clinicians acting every ~10 s, 20 feed clients polling every 5 s) and prints
-p50/p95/p99 and errors per page. The figures cover the `--minutes` after a warm-up of `--warmup-seconds` once the last
-user started: the first requests find every process's caches cold (each site's kept lists,
+p50/p95/p99 and errors per page. The figures cover the `--minutes` after a warm-up of
+`--warmup-seconds` once the last user started: the first requests find every process's caches cold (each site's kept lists,
 the compiled templates) and queue behind each other; the warm-up's own figures print too.
 
 The sessions are made in the database as a sign-in leaves them (user, backend, the
