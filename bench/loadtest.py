@@ -5,14 +5,15 @@
 Uses the database bench/scale.py filled (`nat_scale_bench`, BENCH_SCALE_DATABASE_URL; run
 that first: generated sites S01..S20), makes 20 accounts per clinical role (`load-nurse-01`
 works at S01, ...), a signed-in session for each of the 200 clinicians' seats and 20 API
-tokens, starts gunicorn and a Celery worker with the beat (as in production: the timers
-keep the stored clearances current), waits for the worker's first timers run to finish (what
-fell due while no worker ran is caught up, as in a running clinic; after bench/scale.py, whose
+tokens, starts gunicorn and a Celery worker with the beat (as in production: the timers keep
+the stored clearances current), waits for the worker's first timers run to finish (what fell
+due while no worker ran is caught up, as in a running clinic; after bench/scale.py, whose
 timers ran on a clock moved ahead, a few hundred patients), runs bench/locustfile.py
 headless (200 clinicians acting every ~10 s, 20 feed clients polling every 5 s) and prints
 p50/p95/p99 and errors per page. The figures cover the `--minutes` after a warm-up of
-`--warmup-seconds` once the last user started: the first requests find every process's caches cold (each site's kept lists,
-the compiled templates) and queue behind each other; the warm-up's own figures print too.
+`--warmup-seconds` once the last user started: the first requests find every process's
+caches cold (each site's kept lists, the compiled templates) and queue behind each other;
+the warm-up's own figures print too.
 
 The sessions are made in the database as a sign-in leaves them (user, backend, the
 password's hash, the session clock; no second factor: MFA_REQUIRED_ROLES=auditor for this
