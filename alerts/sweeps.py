@@ -86,28 +86,39 @@ def plan_run(
 
 
 def evaluate_batch(run_id: str, number: int) -> dict[str, Any]:
-    """Evaluate one batch (one transaction; one patient at a time if that fails), mark it done."""
+    """Evaluate one batch, mark it done."""
     patient_ids = SweepBatch.objects.values_list("patient_ids", flat=True).get(
         run_id=run_id, number=number
     )
-    failed = 0
-    try:
-        with cyclic_gc_paused():
-            evaluation.evaluate_patients(patient_ids)
-    except Exception:
-        # One bad record must not stop the sweep: the batch again, one patient at a time.
-        logger.exception("Sweep batch %s of run %s failed; one by one", number, run_id)
-        for patient_id in patient_ids:
-            try:
-                evaluation.evaluate_patient(patient_id)
-            except Exception:
-                logger.exception("Sweep could not evaluate patient %s", patient_id)
-                failed += 1
+    failed = evaluate_together(patient_ids)
     SweepBatch.objects.filter(run_id=run_id, number=number, done_at__isnull=True).update(
         done_at=clock.now()
     )
     finished = finish_if_complete(run_id)
-    return {"patients": len(patient_ids), "failed": failed, "finished": finished}
+    return {"patients": len(patient_ids), "failed": len(failed), "finished": finished}
+
+
+def evaluate_together(patient_ids: list[str]) -> list[str]:
+    """Evaluate the patients in one transaction, or one at a time if that fails.
+
+    One bad record must not hold up the others: those that could not be evaluated are
+    returned (logged by id; their marks, if any, stay for the timers).
+    """
+    try:
+        with cyclic_gc_paused():
+            evaluation.evaluate_patients(patient_ids)
+    except Exception:
+        logger.exception("Evaluation of %d patients together failed; one by one", len(patient_ids))
+    else:
+        return []
+    failed = []
+    for patient_id in patient_ids:
+        try:
+            evaluation.evaluate_patient(patient_id)
+        except Exception:
+            logger.exception("Could not evaluate patient %s", patient_id)
+            failed.append(patient_id)
+    return failed
 
 
 def finish_if_complete(run_id: str) -> bool:

@@ -179,3 +179,40 @@ def test_a_stored_clearance_that_ended_unseen_is_replaced_by_the_timers(
     [clearance] = stored_clearances([str(patient.pk)], now=later, config=config).values()
     assert not clearance.cleared  # the nurse's list shows the expired bag, from the store
     assert tasks.run_timers()["lapsed"] == 0  # replaced once, not every minute
+
+
+def test_the_timers_evaluate_in_batches_and_one_patient_failing_holds_up_no_other_bag(
+    monkeypatch: pytest.MonkeyPatch, set_clock: Callable[[datetime], None]
+) -> None:
+    """Bags expiring together are raised in batches; a patient whose evaluation fails keeps
+    their bag unstamped (tried again next run), and the others in their batch are raised."""
+    monkeypatch.setattr(tasks, "TIMERS_BATCH_SIZE", 2)
+    now = clock.now()
+    patients = [make_patient() for _ in range(5)]
+    bags = [make_preparation(p, prepared_at=now - timedelta(hours=8, minutes=1)) for p in patients]
+    broken = patients[1]
+    forget_marks()
+    set_clock(now)
+    assess = evaluation._assess
+
+    def failing_for_one(snapshot, *args):  # type: ignore[no-untyped-def]
+        if str(snapshot.id) == str(broken.pk):
+            raise RuntimeError("a record the rules cannot read")
+        return assess(snapshot, *args)
+
+    monkeypatch.setattr(evaluation, "_assess", failing_for_one)
+    detail = tasks.run_timers()
+
+    assert detail["patients"] == 5 and detail["failed"] == 1
+    for patient, bag in zip(patients, bags, strict=True):
+        stamped = DosePreparation.objects.get(pk=bag.pk).expiry_warned_at
+        if patient == broken:
+            assert standing(patient, "PREP-STABILITY") == [] and stamped is None
+        else:
+            assert len(standing(patient, "PREP-STABILITY")) == 1 and stamped == now
+
+    monkeypatch.setattr(evaluation, "_assess", assess)  # the record is mended
+    again = tasks.run_timers()
+    assert again["bags"] == 1 and again["failed"] == 0
+    assert len(standing(broken, "PREP-STABILITY")) == 1
+    assert all(len(standing(patient, "PREP-STABILITY")) == 1 for patient in patients)
