@@ -179,6 +179,16 @@ class EvaluationSchedule(models.Model):
     clearance_until = models.DateTimeField(null=True, blank=True)
     time_zone = models.CharField(max_length=64, blank=True)
 
+    class Meta:
+        indexes = [
+            # The timers' look for stored clearances that ended (alerts.timers), every minute.
+            models.Index(
+                fields=["clearance_until"],
+                condition=models.Q(clearance__isnull=False),
+                name="alerts_clearance_until_idx",
+            ),
+        ]
+
     def __str__(self) -> str:
         return f"{self.patient_id} next change {self.next_change_at}"
 
