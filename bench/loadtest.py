@@ -76,9 +76,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="loadtest-"))
     _prepare(work)
     port = free_port()
-    from natalizumab_monitor import clock  # set up by _prepare
-
-    started = clock.now()
+    # (Django is set up by _prepare.) The last timers run before ours: bench/scale.py's ran
+    # on a clock moved ahead, so the worker's first run is told by a change, not by a time.
+    timers_before = _last_timers_run()
     server = subprocess.Popen(  # noqa: S603 - fixed argv
         [sys.executable, "-m", "gunicorn", "natalizumab_monitor.wsgi:application",
          "--bind", f"127.0.0.1:{port}", "--workers", str(args.gunicorn_workers),
@@ -96,7 +96,7 @@ def main() -> int:
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for(base)
-        _wait_for_timers(since=started)
+        _wait_for_timers(after=timers_before)
         locust_env = {
             **env,
             "LOADTEST_SESSIONS": str(work / "sessions.txt"),
@@ -190,16 +190,22 @@ def _wait_for(base: str) -> None:
     raise SystemExit("gunicorn did not start")
 
 
-def _wait_for_timers(*, since: datetime) -> None:
-    """Until the worker's first timers run has finished: what fell due while no worker ran
-    (the bags bench/scale.py's sweeps left ready, their stored clearances ended) is caught up,
-    as in a clinic whose worker has been running."""
+def _last_timers_run() -> datetime | None:
     from alerts.health import TIMERS
     from alerts.models import Heartbeat
 
+    return Heartbeat.objects.filter(name=TIMERS).values_list("last_run_at", flat=True).first()
+
+
+def _wait_for_timers(*, after: datetime | None) -> None:
+    """Until the worker's first timers run has finished: what fell due while no worker ran
+    (the bags bench/scale.py's sweeps left ready, their stored clearances ended) is caught up,
+    as in a clinic whose worker has been running. Beat's first run comes a minute after it
+    starts."""
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
-        if Heartbeat.objects.filter(name=TIMERS, last_run_at__gte=since).exists():
+        last = _last_timers_run()
+        if last is not None and last != after:
             return
         time.sleep(1)
     raise SystemExit("the worker's timers did not run")
